@@ -1,0 +1,186 @@
+"""The `tactful` command: thin wrappers that parse, call the domain, print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from app.terminal_view import print_draft
+from app.domain.models import TONES, Complaint
+from app.domain.ports import LLMError
+from app.prompting.errors import PromptSetError
+from app.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(
+    help="tactful: empathetic reply drafts for support teams, approved by a human.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+prompts_cli = typer.Typer(help="Check the prompt files and the offer catalog.", no_args_is_help=True)
+cli.add_typer(prompts_cli, name="prompts")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]tactful:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@cli.command()
+def draft(
+    file: Annotated[str, typer.Argument(help="A file with the customer's message, or - for stdin.")],
+    tone: Annotated[
+        Optional[str], typer.Option(help=f"One of: {', '.join(TONES)}.")  # noqa: UP045 (typer)
+    ] = None,
+    channel_context: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--channel-context", help="What the agent knows: customer, plan, order…"),
+    ] = None,
+    guidance: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The agent's instructions, e.g. 'offer express shipping'."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Draft a reply to a complaint from the terminal (same pipeline as the bot)."""
+    if tone is not None and tone not in TONES:
+        raise _fail(f"--tone must be one of {', '.join(TONES)} (got {tone!r}).")
+    text = sys.stdin.read() if file == "-" else _read(Path(file))
+    if not text.strip():
+        raise _fail("the complaint is empty: pass a file with the customer's message, or - and pipe it in.")
+    settings = _settings()
+    try:
+        settings.require("OPENAI_API_KEY")
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    complaint = Complaint(text=text.strip(), channel_context=channel_context)
+    try:
+        result = asyncio.run(_draft(settings, complaint, tone=tone, guidance=guidance))
+    except PromptSetError as exc:
+        raise _fail("the prompt files have errors:\n" + str(exc)) from None
+    except LLMError as exc:
+        raise _fail(str(exc), code=3) from None
+    if as_json:
+        out.print_json(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print_draft(out, result)
+
+
+async def _draft(settings: Settings, complaint: Complaint, **options: str | None):  # type: ignore[no-untyped-def]
+    from app.runtime import build_drafting
+
+    drafting = build_drafting(settings)
+    try:
+        with err.status("Drafting a reply… (triage, then draft)", spinner="dots"):
+            return await drafting.pipeline.draft(complaint, **options)
+    finally:
+        await drafting.aclose()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(f"{path}: no such file.") from None
+    except UnicodeDecodeError:
+        raise _fail(f"{path}: not UTF-8 text.") from None
+
+
+@prompts_cli.command("check")
+def prompts_check(
+    directory: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="Defaults to TACTFUL_PROMPTS_DIR (./prompts)."),
+    ] = None,
+) -> None:
+    """Validate every prompt file and the offer catalog; exit 1 on any error."""
+    from app.domain.playbook import load_playbook
+
+    directory = directory or _settings().prompts_dir
+    try:
+        book = load_playbook(directory)
+    except PromptSetError as exc:
+        for error in exc.errors:
+            err.print(f"[red]✗[/] {error}", highlight=False, soft_wrap=True)
+        err.print(f"{len(exc.errors)} error(s); nothing from {directory} would be served.")
+        raise typer.Exit(1) from None
+    names = ", ".join(sorted(book.prompts.templates))
+    out.print(
+        f"[green]✓[/] {directory}: prompts {names}; {len(book.catalog.offers)} offers; "
+        f"version {book.version}",
+        highlight=False,
+    )
+
+
+@cli.command()
+def serve(
+    port: Annotated[int, typer.Option(help="HTTP port for /slack/events, /healthz and /metrics.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+    socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (no public URL; for development).")] = False,
+) -> None:
+    """Run the Slack bot (HTTP mode by default, Socket Mode with --socket)."""
+    settings = _settings()
+    slack = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket else "SLACK_SIGNING_SECRET"]
+    watching = ["TACTFUL_SUPPORT_CHANNELS", "TACTFUL_REVIEW_CHANNEL", "TACTFUL_AGENTS"]
+    try:
+        settings.require(*slack, "OPENAI_API_KEY", *watching)
+    except SettingsError as exc:
+        raise _fail(
+            f"cannot start the bot yet:\n{exc}\n"
+            "Then run the same command again. README.md → Quickstart walks through creating the Slack app."
+        ) from None
+    from app.logs import configure_logging
+    from app.slack.server import serve_http, serve_socket
+
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    try:
+        if socket:
+            asyncio.run(serve_socket(settings, port=port))
+        else:
+            asyncio.run(serve_http(settings, host=host, port=port))
+    except (SettingsError, PromptSetError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+def manifest(
+    url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Public base URL of `tactful serve` (HTTP mode), e.g. https://tactful.example.com"),
+    ] = None,
+    socket: Annotated[bool, typer.Option("--socket", help="A manifest for Socket Mode.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="json or yaml")] = "yaml",
+) -> None:
+    """Print the Slack app manifest to paste into api.slack.com/apps."""
+    from app.slack.manifest import build_manifest
+
+    data = build_manifest(url=url, socket_mode=socket)
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    elif fmt == "yaml":
+        import yaml
+
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    else:
+        raise _fail("--format must be json or yaml.")
+
+
+def main() -> None:
+    cli()

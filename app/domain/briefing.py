@@ -1,0 +1,37 @@
+"""Thread -> escalation brief: the issue, timeline, offers, open promises, mood, next step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from app.domain.customer_data import fence_history, fence_optional
+from app.domain.models import Brief, BriefOutput, ThreadMessage
+from app.domain.playbook import Playbook
+from app.domain.ports import StructuredLLM
+
+
+class BriefingPipeline:
+    def __init__(self, llm: StructuredLLM, playbook: Callable[[], Playbook]) -> None:
+        self._llm = llm
+        self._playbook = playbook
+
+    async def brief(
+        self, thread: Sequence[ThreadMessage], *, channel_context: str | None = None
+    ) -> Brief:
+        book = self._playbook()
+        prompt = book.prompts.render(
+            "brief",
+            system={"brand_voice": book.prompts.brand_voice},
+            user={
+                "thread": fence_history(thread, tag="thread"),
+                "channel_context": fence_optional("channel_context", channel_context),
+            },
+        )
+        result = await self._llm.complete(
+            prompt.messages,
+            BriefOutput,
+            temperature=prompt.params.temperature,
+            max_tokens=prompt.params.max_tokens,
+            model=prompt.params.model,
+        )
+        return Brief(**result.value.model_dump(), prompt_version=book.version, usage=result.usage)

@@ -1,0 +1,217 @@
+"""From a complaint to a reviewed draft: redact, triage, draft, guardrails.
+
+One pipeline serves the Slack bot, the CLI and the eval tool.  The model is
+passed in (anything satisfying ``StructuredLLM``) and so is the playbook
+source, so this module knows nothing of Slack or of the OpenAI SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.domain.customer_data import backing_context, fence, fence_history, fence_optional
+from app.domain.guardrails import GuardedDraft, apply_guardrails
+from app.domain.models import (
+    Complaint,
+    DraftOutput,
+    DraftResult,
+    Flag,
+    ProposedOffer,
+    TokenUsage,
+    Triage,
+    TriageOutput,
+)
+from app.domain.playbook import Playbook
+from app.domain.ports import LLMResult, StructuredLLM
+
+# Categories suggested to the triage model; it may name another when none fits.
+CATEGORIES = (
+    "delivery",
+    "billing",
+    "product_defect",
+    "service_quality",
+    "outage",
+    "account_access",
+    "data_loss",
+    "safety",
+    "booking",
+    "other",
+)
+
+
+class DraftingPipeline:
+    def __init__(self, llm: StructuredLLM, playbook: Callable[[], Playbook]) -> None:
+        self._llm = llm
+        self._playbook = playbook
+
+    async def triage(self, complaint: Complaint) -> LLMResult[Triage]:
+        book = self._playbook()
+        prompt = book.prompts.render(
+            "triage",
+            system={
+                "categories": list(CATEGORIES),
+                "authority_summary": book.catalog.authority_summary(),
+            },
+            user=_customer_inputs(complaint),
+        )
+        result = await self._llm.complete(
+            prompt.messages,
+            TriageOutput,
+            temperature=prompt.params.temperature,
+            max_tokens=prompt.params.max_tokens,
+            model=prompt.params.model,
+        )
+        triage = Triage.model_validate(result.value.model_dump())
+        return LLMResult(triage, result.usage, result.model, result.latency_ms)
+
+    async def draft(
+        self,
+        complaint: Complaint,
+        *,
+        tone: str | None = None,
+        guidance: str | None = None,
+        triage: Triage | None = None,
+        agent_name: str | None = None,
+    ) -> DraftResult:
+        """Draft a reply; runs triage first unless the caller already has it."""
+        book = self._playbook()
+        usage, llm_ms = TokenUsage(), 0.0
+        if triage is None:
+            triaged = await self.triage(complaint)
+            triage, usage, llm_ms = triaged.value, triaged.usage, triaged.latency_ms
+        prompt = book.prompts.render(
+            "draft",
+            system={
+                "brand_voice": book.prompts.brand_voice,
+                "offers": book.catalog.for_prompt(),
+                "tone": tone,
+                "agent_name": agent_name,
+            },
+            user={
+                **_customer_inputs(complaint),
+                "triage": triage.model_dump(
+                    include={"kind", "category", "urgency", "sentiment", "language", "summary"}
+                ),
+                "guidance": guidance,
+            },
+        )
+        result = await self._llm.complete(
+            prompt.messages,
+            DraftOutput,
+            temperature=prompt.params.temperature,
+            max_tokens=prompt.params.max_tokens,
+            model=prompt.params.model,
+        )
+        guarded = self._guard(book, result.value, complaint, guidance)
+        return _result(
+            book, guarded, triage, result, tone, usage + result.usage, llm_ms + result.latency_ms
+        )
+
+    async def rewrite(
+        self,
+        complaint: Complaint,
+        previous: DraftResult,
+        *,
+        tone: str | None = None,
+        guidance: str | None = None,
+    ) -> DraftResult:
+        """Regenerate an existing draft in another tone or after the agent's guidance."""
+        book = self._playbook()
+        prompt = book.prompts.render(
+            "tone",
+            system={
+                "brand_voice": book.prompts.brand_voice,
+                "offers": book.catalog.for_prompt(),
+                "tone": tone,
+            },
+            user={
+                "customer_message": fence("customer_message", complaint.text),
+                "draft": previous.text,
+                "current_offers": [
+                    {"id": o.offer_id, "amount": o.amount, "why_it_helps": o.why_it_helps}
+                    for o in previous.offers
+                ],
+                "guidance": guidance,
+            },
+        )
+        result = await self._llm.complete(
+            prompt.messages,
+            DraftOutput,
+            temperature=prompt.params.temperature,
+            max_tokens=prompt.params.max_tokens,
+            model=prompt.params.model,
+        )
+        guarded = self._guard(book, result.value, complaint, guidance)
+        return _result(
+            book, guarded, previous.triage, result, tone, result.usage, result.latency_ms
+        )
+
+    @staticmethod
+    def _guard(
+        book: Playbook, output: DraftOutput, complaint: Complaint, guidance: str | None
+    ) -> GuardedDraft:
+        context = backing_context(
+            complaint.text, complaint.channel_context, guidance, history=complaint.history
+        )
+        return apply_guardrails(output, catalog=book.catalog, policy=book.policy, context=context)
+
+
+def _customer_inputs(complaint: Complaint) -> dict[str, object]:
+    return {
+        "customer_message": fence("customer_message", complaint.text),
+        "channel_context": fence_optional("channel_context", complaint.channel_context),
+        "history": fence_history(complaint.history),
+    }
+
+
+def _result(
+    book: Playbook,
+    guarded: GuardedDraft,
+    triage: Triage,
+    result: LLMResult[DraftOutput],
+    tone: str | None,
+    usage: TokenUsage,
+    llm_ms: float,
+) -> DraftResult:
+    flags = list(guarded.flags)
+    if triage.needs_escalation:
+        reasons = "; ".join(triage.escalation_reasons) or "flagged by triage"
+        flags.insert(0, Flag(code="needs_escalation", message=f"Escalate: {reasons}"))
+    return DraftResult(
+        text=guarded.text,
+        offers=list(guarded.offers),
+        checklist=guarded.checklist,
+        flags=flags,
+        follow_up=result.value.follow_up,
+        triage=triage,
+        prompt_version=book.version,
+        model=result.model,
+        tone=tone,
+        usage=usage,
+        llm_ms=llm_ms,
+    )
+
+
+def offers_by_id(book: Playbook, offer_ids: list[str], base: list[ProposedOffer]) -> list[ProposedOffer]:
+    """The offers an agent picked in the edit modal, in the order picked.
+
+    An offer the draft already carried keeps its amount and reason; a newly
+    picked one comes from the catalog with its default reason and no amount.
+    """
+    known = {o.offer_id: o for o in base}
+    picked: list[ProposedOffer] = []
+    for offer_id in offer_ids:
+        if offer_id in known:
+            picked.append(known[offer_id])
+        elif offer_id in book.catalog:
+            offer = book.catalog.get(offer_id)
+            picked.append(
+                ProposedOffer(
+                    offer_id=offer.id,
+                    label=offer.label,
+                    why_it_helps=offer.why,
+                    unit=None if offer.unit == "none" else offer.unit,
+                    currency=book.catalog.currency if offer.unit == "amount" else None,
+                )
+            )
+    return picked

@@ -1,0 +1,213 @@
+"""The nouns of the drafting domain: complaints, triage, drafts, offers, briefs.
+
+Everything here is plain pydantic so the CLI, the Slack bot, the eval tool and
+the store can share it without knowing about each other.  The ``*Output``
+models are the JSON schemas the LLM must fill in; the others are what the
+pipeline hands back after the guardrails have had their say.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Step(StrEnum):
+    """The complaint-handling method, in the order a reply follows it."""
+
+    ACKNOWLEDGE = "acknowledge"
+    CLARIFY = "clarify"
+    EXPLAIN = "explain"
+    OFFER = "offer"
+    EXPECTATIONS = "expectations"
+    APOLOGIZE = "apologize"
+    FOLLOW_UP = "follow_up"
+
+
+STEP_LABELS: dict[Step, str] = {
+    Step.ACKNOWLEDGE: "Acknowledge and empathize",
+    Step.CLARIFY: "Clarify the problem",
+    Step.EXPLAIN: "Explain without excuses",
+    Step.OFFER: "Offer alternatives",
+    Step.EXPECTATIONS: "Set expectations",
+    Step.APOLOGIZE: "Apologize and thank",
+    Step.FOLLOW_UP: "Follow-up owned",
+}
+
+Tone = Literal["friendly", "formal", "concise", "warmer"]
+TONES: tuple[str, ...] = ("friendly", "formal", "concise", "warmer")
+
+
+class ChatMessage(BaseModel):
+    """One message of a chat request, free of any SDK type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class ThreadMessage(BaseModel):
+    """An earlier message in the same conversation, for context."""
+
+    author: Literal["customer", "agent", "bot"]
+    text: str
+    ts: str | None = None
+    name: str | None = None
+
+
+class Complaint(BaseModel):
+    """What a customer wrote, plus the context an agent would have."""
+
+    text: str = Field(min_length=1)
+    customer_name: str | None = None
+    channel_context: str | None = None
+    history: list[ThreadMessage] = Field(default_factory=list)
+
+
+# --- what the LLM returns -------------------------------------------------
+
+
+class TriageOutput(BaseModel):
+    """JSON schema for the triage prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["complaint", "question", "praise", "other"]
+    needs_reply: bool
+    category: str = Field(description="short snake_case category, e.g. delivery, billing")
+    urgency: Literal["low", "normal", "high", "critical"]
+    sentiment: Literal["angry", "frustrated", "disappointed", "neutral", "positive"]
+    language: str = Field(description="ISO 639-1 code of the customer's language")
+    needs_escalation: bool
+    escalation_reasons: list[str]
+    summary: str = Field(description="the problem restated in one sentence")
+
+
+class StepEvidence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: Step
+    quote: str = Field(description="the exact sentence of the reply that covers this step")
+
+
+class OfferProposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offer_id: str = Field(description="an id from the offer catalog, nothing else")
+    amount: float | None = Field(
+        description="money amount or percent, in the offer's unit; null when it has none"
+    )
+    why_it_helps: str
+
+
+class DraftOutput(BaseModel):
+    """JSON schema for the drafting and tone-rewrite prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reply: str
+    steps: list[StepEvidence]
+    offers: list[OfferProposal]
+    follow_up: str = Field(description="what the agent should check back on, and when")
+
+
+class BriefOutput(BaseModel):
+    """JSON schema for the escalation brief prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issue: str
+    timeline: list[str]
+    offered: list[str]
+    declined: list[str]
+    open_promises: list[str]
+    customer_mood: str
+    next_step: str
+
+
+# --- what the pipeline returns ---------------------------------------------
+
+FlagCode = Literal[
+    "offer_not_in_catalog",
+    "offer_above_authority",
+    "offer_duplicate",
+    "too_few_offers",
+    "avoid_phrase",
+    "unbacked_amount",
+    "unbacked_date",
+    "unbacked_promise",
+    "mention_neutralized",
+    "needs_escalation",
+    "step_missing",
+]
+
+
+class Flag(BaseModel):
+    """Something a reviewer should look at before approving."""
+
+    code: FlagCode
+    message: str
+    severity: Literal["info", "warning", "block"] = "warning"
+
+
+class ProposedOffer(BaseModel):
+    """An offer that survived the guardrails: in the catalog, within authority."""
+
+    offer_id: str
+    label: str
+    why_it_helps: str
+    amount: float | None = None
+    unit: Literal["amount", "percent"] | None = None
+    currency: str | None = None
+
+    def describe(self) -> str:
+        if self.amount is None:
+            return self.label
+        if self.unit == "percent":
+            return f"{self.label} ({self.amount:g}%)"
+        return f"{self.label} ({self.amount:g} {self.currency or ''})".replace(" )", ")")
+
+
+class Triage(TriageOutput):
+    model_config = ConfigDict(extra="ignore")
+
+
+class DraftResult(BaseModel):
+    """A reviewed draft: everything a card, the CLI or the store needs."""
+
+    text: str
+    offers: list[ProposedOffer]
+    checklist: dict[Step, bool]
+    flags: list[Flag]
+    follow_up: str
+    triage: Triage
+    prompt_version: str
+    model: str
+    tone: str | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    llm_ms: float = 0.0
+
+
+class Brief(BriefOutput):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt_version: str = ""
+    usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -1,0 +1,389 @@
+"""Pure Block Kit builders: the suggestion card, the modals, the ephemeral draft, App Home.
+
+Nothing here talks to Slack or the store; every function takes plain data
+and returns ``(fallback_text, blocks)`` or a view dict, within Block Kit's
+limits (50 blocks, 3,000 characters a section, 75 characters an option).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from app.domain.models import STEP_LABELS, TONES, Brief, DraftResult, Flag, ProposedOffer, Step
+from app.domain.offers import OfferCatalog
+from app.slack.text import clip, quote, safe, split_text
+from app.store import Complaint, Draft, Stats
+
+# action and callback ids: the routing table in listeners/ matches on these
+APPROVE = "approve_send"
+EDIT = "edit_draft"
+REGENERATE = "regenerate"
+CHOOSE_OFFERS = "choose_offers"
+DISCARD = "discard_draft"
+RETRY = "retry_draft"
+EDIT_VIEW = "edit_view"
+DISCARD_VIEW = "discard_view"
+GUIDANCE_VIEW = "guidance_view"
+CUSTOM_TONE = "custom"
+
+MAX_BLOCKS = 50
+_FLAG_ICON = {"block": ":no_entry:", "warning": ":warning:", "info": ":information_source:"}
+
+Blocks = list[dict[str, Any]]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(t, 3000)} for t in texts[:10]],
+    }
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": clip(text, 75)}, "value": value[:150]}
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    epoch = int(moment.timestamp())
+    return f" <!date^{epoch}^{{date_short_pretty}} at {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def _origin(complaint: Complaint) -> str:
+    who = f"<@{complaint.user_id}>" if complaint.user_id else "someone"
+    if complaint.user_name:
+        who += f" ({safe(complaint.user_name)})"
+    link = f" · <{complaint.permalink}|view message>" if complaint.permalink else ""
+    return f"*From* {who} in <#{complaint.channel_id}>{link}"
+
+
+def _triage_line(draft: Draft) -> str:
+    t = draft.triage
+    if t is None:
+        return ""
+    return (
+        f"*{safe(t.category)}* · urgency *{t.urgency}* · {t.sentiment} · {t.language}"
+        f"\n_{safe(t.summary)}_"
+    )
+
+
+def draft_body(
+    text: str, offers: Sequence[ProposedOffer], checklist: dict[Step, bool], flags: Sequence[Flag]
+) -> Blocks:
+    """The draft text, the offers side by side, the checklist and the flags."""
+    blocks: Blocks = []
+    chunks = split_text(text)
+    for number, chunk in enumerate(chunks):
+        label = "*Draft reply*\n" if number == 0 else ""
+        blocks.append(_section(label + quote(safe(chunk))))
+    if offers:
+        fields = [
+            {"type": "mrkdwn", "text": clip(f"*{safe(o.describe())}*\n{safe(o.why_it_helps)}", 2000)}
+            for o in offers[:10]
+        ]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Offers*"}, "fields": fields})
+    else:
+        blocks.append(_section("*Offers*\nNo offer within the catalog and your authority."))
+    marks = " ".join(
+        f"{':white_check_mark:' if checklist.get(step) else ':x:'} {label}"
+        for step, label in STEP_LABELS.items()
+    )
+    blocks.append(_context(marks))
+    if flags:
+        lines = "\n".join(f"{_FLAG_ICON[f.severity]} {safe(f.message)}" for f in flags[:20])
+        blocks.append(_section(lines))
+    return blocks
+
+
+def _actions(draft: Draft, catalog: OfferCatalog) -> Blocks:
+    value = str(draft.id)
+    tone_options = [_option(f"Regenerate: {tone}", tone) for tone in TONES]
+    tone_options.append(_option("Regenerate with my guidance…", CUSTOM_TONE))
+    offer_options = [_option(o.label, o.id) for o in catalog.offers][:100]
+    current = [_option(o.label, o.offer_id) for o in draft.offers if o.offer_id in catalog]
+    chooser: dict[str, Any] = {
+        "type": "multi_static_select",
+        "action_id": CHOOSE_OFFERS,
+        "placeholder": {"type": "plain_text", "text": "Pick other offers"},
+        "options": offer_options,
+    }
+    if current:
+        chooser["initial_options"] = current
+    return [
+        {
+            "type": "actions",
+            "block_id": f"card_{value}",
+            "elements": [
+                _button("Approve & send", APPROVE, value, style="primary"),
+                _button("Edit", EDIT, value),
+                {
+                    "type": "static_select",
+                    "action_id": REGENERATE,
+                    "placeholder": {"type": "plain_text", "text": "Regenerate…"},
+                    "options": tone_options,
+                },
+                _button("Discard", DISCARD, value, style="danger"),
+            ],
+        },
+        {"type": "actions", "block_id": f"offers_{value}", "elements": [chooser]},
+    ]
+
+
+def card(complaint: Complaint, draft: Draft, catalog: OfferCatalog) -> tuple[str, Blocks]:
+    """The suggestion card for one draft, in whatever state the draft is in."""
+    category = draft.triage.category if draft.triage else "new"
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(f"Suggested reply · {category}", 150)},
+    }
+    blocks: Blocks = [header, _section(_origin(complaint) + "\n" + _triage_line(draft))]
+    fallback = f"Suggested reply for a message from {complaint.user_name or complaint.user_id}"
+    status = draft.status
+    if status == "drafting":
+        blocks.append(_section(":hourglass_flowing_sand: Drafting a reply…"))
+        return fallback, blocks
+    if status == "failed":
+        blocks.append(
+            _section(
+                f":warning: *Could not draft a reply:* {safe(draft.error or 'unknown error')}\n"
+                "Nothing is lost: the message is kept. Press *Retry* when the LLM is back."
+            )
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    _button("Retry", RETRY, str(draft.id), style="primary"),
+                    _button("Discard", DISCARD, str(draft.id), style="danger"),
+                ],
+            }
+        )
+        return fallback, blocks
+    shown_text = draft.final_text or draft.text
+    blocks.extend(draft_body(shown_text, draft.offers, draft.checklist, draft.flags))
+    if draft.edited_by and status == "pending":
+        blocks.append(_context(f":pencil2: Edited by <@{draft.edited_by}>"))
+    blocks.extend(_decision(draft))
+    if status == "pending":
+        blocks.extend(_actions(draft, catalog))
+    if draft.follow_up and status in ("pending", "sent"):
+        blocks.append(_context(f":alarm_clock: Follow-up: {safe(draft.follow_up)}"))
+    blocks.append(
+        _context(
+            f"Draft {draft.id} v{draft.version} · prompt {draft.prompt_version} · {safe(draft.model)}"
+            f" · {draft.prompt_tokens}+{draft.completion_tokens} tokens"
+            + (f" · tone {draft.tone}" if draft.tone else "")
+        )
+    )
+    return fallback, _fit(blocks)
+
+
+def _decision(draft: Draft) -> Blocks:
+    who = f"<@{draft.decided_by}>" if draft.decided_by else "someone"
+    when = _when(draft.decided_at)
+    lines = {
+        "sending": f":outbox_tray: Sending… (approved by {who})",
+        "sent": f":white_check_mark: *Sent* by {who}{when}",
+        "discarded": f":wastebasket: *Discarded* by {who}{when}"
+        + (f": {safe(draft.discard_reason)}" if draft.discard_reason else ""),
+        "superseded": ":arrow_heading_down: *Superseded*: the customer wrote again, or the "
+        "draft was regenerated. This draft can no longer be sent.",
+    }
+    line = lines.get(draft.status)
+    if draft.status == "pending" and draft.error:
+        line = f":warning: *Sending failed:* {safe(draft.error)}. You can approve again."
+    return [_section(line)] if line else []
+
+
+def _fit(blocks: Blocks) -> Blocks:
+    """Keep the card under Slack's 50-block cap, keeping the actions and footer."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    tail = blocks[-4:]
+    head = blocks[: MAX_BLOCKS - len(tail) - 1]
+    return [*head, _context("…the draft is too long to show in full; open Edit to see all of it."), *tail]
+
+
+def ephemeral_draft(result: DraftResult, *, note: str = "") -> tuple[str, Blocks]:
+    """A draft shown only to the agent who asked (slash command)."""
+    blocks: Blocks = []
+    if note:
+        blocks.append(_context(safe(note)))
+    blocks.extend(draft_body(result.text, result.offers, result.checklist, result.flags))
+    blocks.append(_context(f"Only you can see this · prompt {result.prompt_version}"))
+    return "Your draft reply (only visible to you)", _fit(blocks)
+
+
+def notice(text: str) -> tuple[str, Blocks]:
+    return text, [_section(safe(text))]
+
+
+def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
+    text = draft.final_text or draft.text
+    inputs: Blocks = []
+    for number, chunk in enumerate(split_text(text, 3000)[:20]):
+        inputs.append(
+            {
+                "type": "input",
+                "block_id": f"reply_{number}",
+                "label": {"type": "plain_text", "text": "Reply" if number == 0 else "…continued"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": chunk,
+                },
+            }
+        )
+    offer_input: dict[str, Any] = {
+        "type": "multi_static_select",
+        "action_id": "offers",
+        "placeholder": {"type": "plain_text", "text": "Offers"},
+        "options": [_option(o.label, o.id) for o in catalog.offers][:100],
+    }
+    current = [_option(o.label, o.offer_id) for o in draft.offers if o.offer_id in catalog]
+    if current:
+        offer_input["initial_options"] = current
+    inputs.append(
+        {
+            "type": "input",
+            "block_id": "offers",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Offers"},
+            "element": offer_input,
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "private_metadata": json.dumps({"draft_id": draft.id}),
+        "title": {"type": "plain_text", "text": "Edit the reply"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": inputs,
+    }
+
+
+DISCARD_REASONS = {
+    "not_a_complaint": "Not a complaint",
+    "already_handled": "Already handled",
+    "wrong_tone": "Wrong tone or content",
+    "will_write_myself": "I'll write it myself",
+    "other": "Other",
+}
+
+
+def discard_modal(draft_id: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": DISCARD_VIEW,
+        "private_metadata": json.dumps({"draft_id": draft_id}),
+        "title": {"type": "plain_text", "text": "Discard the draft"},
+        "submit": {"type": "plain_text", "text": "Discard"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "choice",
+                    "options": [_option(label, key) for key, label in DISCARD_REASONS.items()],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "note",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Note"},
+                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
+            },
+        ],
+    }
+
+
+def guidance_modal(draft_id: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": GUIDANCE_VIEW,
+        "private_metadata": json.dumps({"draft_id": draft_id}),
+        "title": {"type": "plain_text", "text": "Regenerate"},
+        "submit": {"type": "plain_text", "text": "Regenerate"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "guidance",
+                "label": {"type": "plain_text", "text": "What should change?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": 1000,
+                    "placeholder": {"type": "plain_text", "text": "e.g. offer express shipping, keep it short"},
+                },
+            }
+        ],
+    }
+
+
+def home(stats: Stats) -> dict[str, Any]:
+    """App Home: how drafts are doing, for managers and leads."""
+    rate = lambda x: f"{x:.0%}" if x is not None else "–"  # noqa: E731
+    lines = [
+        f"*Drafts* {stats.drafts} · *sent* {stats.sent} · *discarded* {stats.discarded}",
+        f"*Acceptance rate* {rate(stats.acceptance_rate)} · *edited before sending* {rate(stats.edit_rate)}",
+    ]
+    if stats.median_decision_s is not None:
+        lines.append(f"*Median time to decision* {stats.median_decision_s / 60:.1f} min")
+    categories = "\n".join(f"• {safe(name)}: {count}" for name, count in stats.by_category[:10])
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "tactful"}},
+        _section("\n".join(lines)),
+        _section("*Recurring issues*\n" + (categories or "none yet")),
+        _context("Drafts are suggestions: nothing reaches a customer without an agent's click."),
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def brief(summary: Brief, *, message_count: int) -> tuple[str, Blocks]:
+    """An escalation brief, shown to the person who asked."""
+
+    def bullets(items: Sequence[str]) -> str:
+        return "\n".join(f"• {safe(item)}" for item in items[:25]) or "none"
+
+    sections = [
+        f"*Issue*\n{safe(summary.issue)}",
+        f"*Timeline*\n{bullets(summary.timeline)}",
+        f"*Offered*\n{bullets(summary.offered)}",
+        f"*Declined*\n{bullets(summary.declined)}",
+        f"*Promises still open*\n{bullets(summary.open_promises)}",
+        f"*Customer mood*\n{safe(summary.customer_mood)}",
+        f"*Next step*\n{safe(summary.next_step)}",
+    ]
+    out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Escalation brief"}}]
+    for section in sections:
+        out.extend(_section(chunk) for chunk in split_text(section))
+    out.append(_context(f"From {message_count} messages · prompt {summary.prompt_version} · only you can see this"))
+    return "Escalation brief: " + clip(summary.issue, 200), _fit(out)

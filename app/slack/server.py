@@ -1,0 +1,182 @@
+"""Running the bot: HTTP mode (aiohttp) or Socket Mode, plus /healthz and /metrics.
+
+The HTTP server listens at once and answers /healthz with 503 until the
+store is migrated, ``auth.test`` has passed and the job worker runs; then
+200.  Slack requests are dispatched to Bolt, which acks before any LLM work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app import metrics
+from app.llm import UsageRecord
+from app.runtime import build_drafting
+from app.settings import Settings, SettingsError
+from app.slack.agents import AgentDirectory
+from app.slack.app import build_app
+from app.slack.client import build_web_client
+from app.slack.services import Services
+from app.slack.worker import JobWorker
+from app.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+def _count_llm_call(record: UsageRecord) -> None:
+    metrics.LLM_SECONDS.observe(record.latency_ms / 1000)
+    metrics.LLM_CALLS.labels(ok=str(record.ok).lower()).inc()
+    metrics.LLM_TOKENS.labels(type="prompt").inc(record.prompt_tokens)
+    metrics.LLM_TOKENS.labels(type="completion").inc(record.completion_tokens)
+
+
+class Bot:
+    """One running instance: store, pipeline, Slack client, worker and Bolt app."""
+
+    def __init__(self, settings: Settings, *, socket_mode: bool = False) -> None:
+        self.settings = settings
+        self.socket_mode = socket_mode
+        self.ready = False
+        self.services: Services | None = None
+        self.worker: JobWorker | None = None
+        self.app: AsyncApp | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        store = await Store.open(settings.database_url)
+        drafting = build_drafting(settings)
+        drafting.llm.on_usage = _count_llm_call
+        client = build_web_client(settings)
+        try:
+            auth = await client.auth_test()
+        except SlackApiError as exc:
+            await store.close()
+            await drafting.aclose()
+            raise SettingsError(
+                f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}) at {settings.slack_api_url}: "
+                "check the token on your app's OAuth & Permissions page."
+            ) from None
+        send_client = AsyncWebClient(
+            token=client.token,
+            base_url=settings.slack_api_url,
+            timeout=10,
+            # Only 429 is retried here: Slack did not post, so a retry cannot double-send.
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        self.services = Services(
+            settings=settings,
+            client=client,
+            store=store,
+            drafting=drafting,
+            agents=AgentDirectory(client, settings.agents, home_team_id=auth.get("team_id")),
+            worker_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            bot_user_id=auth.get("user_id"),
+            team_id=auth.get("team_id"),
+            send_client=send_client,
+        )
+        self.worker = JobWorker(self.services, concurrency=settings.max_concurrent_drafts)
+        self.app = build_app(self.services, self.worker, socket_mode=self.socket_mode)
+        self._worker_task = asyncio.create_task(self.worker.run())
+        self.ready = True
+        log.info(
+            "tactful_ready",
+            team=auth.get("team_id"),
+            watching=settings.support_channels,
+            review_channel=settings.review_channel,
+            prompt_version=drafting.playbook.current().version,
+        )
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self.worker:
+            await self.worker.stop()
+        if self._worker_task:
+            self._worker_task.cancel()
+            await asyncio.gather(self._worker_task, return_exceptions=True)
+        if self.services:
+            await self.services.drain()
+            await self.services.store.close()
+            await self.services.drafting.aclose()
+
+
+def http_app(bot: Bot) -> web.Application:
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        if not bot.ready or bot.app is None:
+            return web.Response(status=503, text="starting")
+        response = await bot.app.async_dispatch(await to_bolt_request(request))
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+        metrics.SLACK_REQUESTS.labels(kind=_kind(request), status=str(response.status)).inc()
+        return await to_aiohttp_response(response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        if bot.ready:
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "starting"}, status=503)
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    web_app = web.Application(client_max_size=2 * 1024 * 1024)
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_page)
+    return web_app
+
+
+def _kind(request: web.Request) -> str:
+    content_type = request.headers.get("Content-Type", "")
+    return "json" if "json" in content_type else "form"
+
+
+async def serve_http(settings: Settings, *, host: str, port: int) -> None:
+    bot = Bot(settings)
+    runner = web.AppRunner(http_app(bot), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("http_listening", host=host, port=port, events_path="/slack/events")
+    try:
+        await bot.start()
+        await asyncio.Event().wait()
+    finally:
+        await bot.stop()
+        await runner.cleanup()
+
+
+async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    bot = Bot(settings, socket_mode=True)
+    runner: web.AppRunner | None = None
+    if port:
+        # Health and metrics stay available in Socket Mode for container probes.
+        runner = web.AppRunner(http_app(bot), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", port).start()
+    await bot.start()
+    assert bot.app is not None and settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
+    try:
+        await handler.start_async()
+    finally:
+        await handler.close_async()
+        await bot.stop()
+        if runner:
+            await runner.cleanup()
+
+

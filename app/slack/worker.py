@@ -1,0 +1,223 @@
+"""The drafting job worker: durable jobs from the store, run concurrently.
+
+A listener only records a job and wakes the worker; the LLM work happens
+here, after Slack has its ack.  Jobs are claimed with a lease in the store,
+so if this process dies mid-draft another process (or this one, restarted)
+claims the job once the lease runs out and finishes it, reusing the card
+that was already posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from slack_sdk.errors import SlackApiError
+
+from app import metrics
+from app.domain.models import Complaint as DomainComplaint
+from app.domain.models import DraftResult
+from app.domain.ports import LLMBadOutput, LLMError
+from app.slack.cards import publish_card, refresh_card
+from app.slack.services import Services
+from app.slack.threads import history_before
+from app.store import Complaint, Job
+
+log = structlog.get_logger(__name__)
+
+LEASE_S = 20.0
+HEARTBEAT_S = 5.0
+POLL_S = 1.0
+RETRY_SLACK_S = 5.0
+MAX_ATTEMPTS = 5
+
+
+class JobWorker:
+    def __init__(self, services: Services, *, concurrency: int) -> None:
+        self._services = services
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and start jobs until stopped; never more than ``concurrency`` at once."""
+        store = self._services.store
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                job = await store.claim_job(worker=self._services.worker_id, lease_s=LEASE_S)
+            except Exception:
+                self._slots.release()
+                log.exception("job_claim_failed")
+                await asyncio.sleep(POLL_S)
+                continue
+            if job is None:
+                self._slots.release()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+                continue
+            task = asyncio.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, job: Job) -> None:
+        store, worker = self._services.store, self._services.worker_id
+        heartbeat = asyncio.create_task(self._heartbeat(job.id))
+        metrics.JOBS_RUNNING.inc()
+        bound = structlog.contextvars.bound_contextvars(job_id=job.id, job_kind=job.kind)
+        try:
+            with bound:
+                await JOB_KINDS[job.kind](self._services, job)
+            await store.finish_job(job_id=job.id, worker=worker)
+        except SlackApiError as exc:
+            # Slack refused even after the client's own retries: try the job again later.
+            error = str(exc.response.get("error"))
+            log.warning("job_slack_error", job_id=job.id, error=error, attempts=job.attempts)
+            if job.attempts >= MAX_ATTEMPTS:
+                await store.fail_job(job_id=job.id, worker=worker, error=error)
+            else:
+                await store.retry_job_later(
+                    job_id=job.id, worker=worker, error=error, delay_s=RETRY_SLACK_S * job.attempts
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("job_crashed", job_id=job.id)
+            await store.fail_job(job_id=job.id, worker=worker, error=type(exc).__name__)
+        finally:
+            heartbeat.cancel()
+            metrics.JOBS_RUNNING.dec()
+            self._slots.release()
+
+    async def _heartbeat(self, job_id: int) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            kept = await self._services.store.extend_lease(
+                job_id=job_id, worker=self._services.worker_id, lease_s=LEASE_S
+            )
+            if not kept:
+                log.warning("job_lease_lost", job_id=job_id)
+                return
+
+
+async def _domain_complaint(services: Services, complaint: Complaint) -> DomainComplaint:
+    history = []
+    root = complaint.thread_ts or complaint.message_ts
+    if complaint.thread_ts and complaint.thread_ts != complaint.message_ts:
+        try:
+            history = await history_before(
+                services.client, services.agents, channel=complaint.channel_id,
+                thread_ts=root, before_ts=complaint.message_ts,
+            )
+        except SlackApiError as exc:
+            log.warning("thread_history_unavailable", error=exc.response.get("error"))
+    return DomainComplaint(
+        text=complaint.text,
+        customer_name=complaint.user_name,
+        channel_context=None,
+        history=history,
+    )
+
+
+async def run_draft_job(services: Services, job: Job) -> None:
+    """Triage a watched message; if it needs a reply, post a card and fill it with a draft."""
+    store, pipeline = services.store, services.drafting.pipeline
+    assert job.complaint_id is not None
+    complaint = await store.get_complaint(complaint_id=job.complaint_id)
+    if complaint is None:
+        return
+    forced = complaint.source != "watch" or bool(job.payload.get("force"))
+    domain = await _domain_complaint(services, complaint)
+    try:
+        triaged = await pipeline.triage(domain)
+    except LLMError as exc:
+        await _fail_visibly(services, complaint, exc)
+        return
+    if not forced and not triaged.value.needs_reply:
+        metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{triaged.value.kind}").inc()
+        log.info("message_needs_no_reply", kind=triaged.value.kind)
+        return
+    draft = await store.start_draft(complaint_id=complaint.id)
+    if draft.status == "superseded":
+        return
+    draft = await publish_card(services, complaint, draft)
+    try:
+        result = await pipeline.draft(
+            domain, triage=triaged.value, guidance=complaint.guidance
+        )
+    except LLMError as exc:
+        await _mark_failed(services, draft.id, exc)
+        return
+    result = result.model_copy(
+        update={"usage": result.usage + triaged.usage, "llm_ms": result.llm_ms + triaged.latency_ms}
+    )
+    await store.save_draft_result(draft_id=draft.id, result=result)
+    metrics.DRAFTS.labels(outcome="drafted").inc()
+    await refresh_card(services, draft.id)
+
+
+async def run_regenerate_job(services: Services, job: Job) -> None:
+    """Rewrite a pending draft in another tone or after the agent's guidance."""
+    store = services.store
+    draft = await store.get_draft(draft_id=int(job.payload["draft_id"]))
+    if draft is None or draft.status != "pending":
+        return
+    complaint = await store.get_complaint(complaint_id=draft.complaint_id)
+    assert complaint is not None
+    previous = DraftResult(
+        text=draft.final_text or draft.text, offers=draft.offers, checklist=draft.checklist,
+        flags=draft.flags, follow_up=draft.follow_up, triage=draft.triage,
+        prompt_version=draft.prompt_version, model=draft.model,
+    ) if draft.triage else None
+    if previous is None:
+        return
+    try:
+        result = await services.drafting.pipeline.rewrite(
+            await _domain_complaint(services, complaint), previous,
+            tone=job.payload.get("tone"), guidance=job.payload.get("guidance"),
+        )
+    except LLMError as exc:
+        await store.note_draft_error(draft_id=draft.id, error=_explain(exc))
+        await refresh_card(services, draft.id)
+        return
+    await store.replace_result(
+        draft_id=draft.id, result=result, user_id=str(job.payload.get("user_id", ""))
+    )
+    metrics.DRAFTS.labels(outcome="regenerated").inc()
+    await refresh_card(services, draft.id)
+
+
+def _explain(exc: LLMError) -> str:
+    kind = "bad_output" if isinstance(exc, LLMBadOutput) else "unavailable"
+    metrics.LLM_ERRORS.labels(kind=kind).inc()
+    return str(exc)
+
+
+async def _mark_failed(services: Services, draft_id: int, exc: LLMError) -> None:
+    await services.store.mark_draft_failed(draft_id=draft_id, error=_explain(exc))
+    metrics.DRAFTS.labels(outcome="failed").inc()
+    await refresh_card(services, draft_id)
+
+
+async def _fail_visibly(services: Services, complaint: Complaint, exc: LLMError) -> None:
+    """Triage failed: the message may be a complaint, so agents see a card with Retry."""
+    draft = await services.store.start_draft(complaint_id=complaint.id)
+    draft = await publish_card(services, complaint, draft)
+    await _mark_failed(services, draft.id, exc)
+
+
+JOB_KINDS: dict[str, Any] = {"draft": run_draft_job, "regenerate": run_regenerate_job}

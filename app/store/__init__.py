@@ -1,0 +1,45 @@
+"""The store: SQLAlchemy (async) on SQLite or PostgreSQL, migrated by Alembic at start.
+
+It is the source of truth of the bot: cards survive restarts, an acked event
+is a durable job any process can finish, and dedupe, job claims and the
+approve claim are atomic in the database, never in process memory.
+Imports nothing from slack_* or openai.
+"""
+
+from app.store.engine import DatabaseURLError, async_url, create_store_engine
+from app.store.migrate import migrate
+from app.store.records import (
+    AcceptedJob,
+    CategoryCount,
+    Complaint,
+    ComplaintSource,
+    Decision,
+    Draft,
+    DraftStateError,
+    DraftStatus,
+    Job,
+    JobKind,
+    NewComplaint,
+    Stats,
+)
+from app.store.store import Store
+
+__all__ = [
+    "AcceptedJob",
+    "CategoryCount",
+    "Complaint",
+    "ComplaintSource",
+    "DatabaseURLError",
+    "Decision",
+    "Draft",
+    "DraftStateError",
+    "DraftStatus",
+    "Job",
+    "JobKind",
+    "NewComplaint",
+    "Stats",
+    "Store",
+    "async_url",
+    "create_store_engine",
+    "migrate",
+]

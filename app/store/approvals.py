@@ -1,0 +1,193 @@
+"""The agent's side of a draft: the approve claim, sending, edits, discards, the audit trail.
+
+"An approval sends once, even on a double click or from two instances" is
+decided here by one conditional UPDATE (status 'pending' -> 'sending'): the
+caller whose UPDATE returns the row posts the reply; every other caller gets
+None.  A failed post hands the draft back ('sending' -> 'pending') so it can
+be approved again; a sent or discarded draft never can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.store.records import Decision, Draft, DraftStateError
+from app.store.sessions import StoreSessions
+from app.store.tables import DECISION_ACTIONS, DecisionRow, DraftRow
+
+# A draft an agent can still throw away (a failed or half-made one included).
+DISCARDABLE = ("pending", "failed", "drafting")
+
+
+def _check_action(action: str) -> None:
+    if action not in DECISION_ACTIONS:
+        raise ValueError(f"decision action {action!r} is not one of {DECISION_ACTIONS}")
+
+
+class ApprovalQueries(StoreSessions):
+    async def claim_for_send(self, *, draft_id: int, user_id: str, final_text: str) -> Draft | None:
+        """Win the right to post this draft; None if someone else won or it is not pending.
+
+        Also refuses while another version of the same complaint is being
+        sent or was sent, so one complaint gets one reply.
+        """
+        now = self._clock()
+        sibling = aliased(DraftRow)
+        other_reply = exists().where(
+            sibling.complaint_id == DraftRow.complaint_id,
+            sibling.id != DraftRow.id,
+            sibling.status.in_(("sending", "sent")),
+        )
+        async with self._write() as session:
+            row = await session.scalar(
+                update(DraftRow)
+                .where(DraftRow.id == draft_id, DraftRow.status == "pending", ~other_reply)
+                .values(
+                    status="sending", decided_by=user_id, decided_at=now, final_text=final_text,
+                    send_attempts=DraftRow.send_attempts + 1, error=None, updated_at=now,
+                )
+                .returning(DraftRow)
+                .execution_options(synchronize_session=False)
+            )
+            if row is None:
+                return None
+            edited = final_text != row.text
+            if edited:
+                self._add_decision(session, draft_id, user_id, "edit",
+                                   {"before": row.text, "after": final_text, "at_send": True})
+            self._add_decision(session, draft_id, user_id, "approve",
+                               {"attempt": row.send_attempts, "edited": edited})
+            return Draft.from_row(row)
+
+    async def mark_sent(self, *, draft_id: int, channel: str, ts: str) -> None:
+        """'sending' -> 'sent', with where the reply landed."""
+        async with self._write() as session:
+            row = await session.scalar(
+                update(DraftRow)
+                .where(DraftRow.id == draft_id, DraftRow.status == "sending")
+                .values(status="sent", sent_channel=channel, sent_ts=ts, error=None,
+                        updated_at=self._clock())
+                .returning(DraftRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            if row is None:
+                status = await session.scalar(
+                    select(DraftRow.status).where(DraftRow.id == draft_id)
+                )
+                raise DraftStateError(draft_id, status, "only a draft being sent can be sent")
+
+    async def release_send(self, *, draft_id: int, error: str) -> None:
+        """Slack refused the reply: 'sending' -> 'pending' so an agent can approve again.
+
+        Records a 'send_failed' decision.  Does nothing if the draft is not 'sending'.
+        """
+        async with self._write() as session:
+            current = await session.scalar(
+                select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
+            )
+            if current is None or current.status != "sending":
+                return
+            claimer = current.decided_by or ""
+            attempt = current.send_attempts
+            await session.execute(
+                update(DraftRow).where(DraftRow.id == draft_id, DraftRow.status == "sending")
+                .values(status="pending", error=error, decided_by=None, decided_at=None,
+                        updated_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            self._add_decision(session, draft_id, claimer, "send_failed",
+                               {"error": error, "attempt": attempt})
+
+    async def record_edit(
+        self, *, draft_id: int, user_id: str, new_text: str, offer_ids: list[str],
+    ) -> Draft:
+        """Replace a pending draft's text and keep only the chosen offers, in the chosen order.
+
+        ``offer_ids`` may name any offer this draft proposed, including one an
+        earlier edit removed.  The decision keeps the text before and after.
+        Raises ``DraftStateError`` unless the draft is pending, ``ValueError``
+        for an offer id the draft never proposed.
+        """
+        async with self._write() as session:
+            row = await session.scalar(
+                select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
+            )
+            if row is None or row.status != "pending":
+                raise DraftStateError(draft_id, row.status if row else None, "only a pending "
+                                      "draft can be edited")
+            proposed = await self._offers_ever_proposed(session, row)
+            unknown = [offer_id for offer_id in offer_ids if offer_id not in proposed]
+            if unknown:
+                raise ValueError(f"draft {draft_id} never proposed offer(s) {', '.join(unknown)}")
+            before_text, before_offers = row.text, list(row.offers)
+            chosen = [proposed[offer_id] for offer_id in dict.fromkeys(offer_ids)]
+            row.text = new_text
+            row.offers = chosen
+            row.updated_at = self._clock()
+            self._add_decision(session, draft_id, user_id, "edit", {
+                "before": before_text, "after": new_text,
+                "offers_before": [o["offer_id"] for o in before_offers],
+                "offers_after": [o["offer_id"] for o in chosen],
+                "proposed_offers": before_offers,
+            })
+            await session.flush()
+            return Draft.from_row(row)
+
+    async def _offers_ever_proposed(
+        self, session: AsyncSession, row: DraftRow,
+    ) -> dict[str, dict[str, Any]]:
+        proposed: dict[str, dict[str, Any]] = {o["offer_id"]: o for o in row.offers}
+        earlier = await session.scalars(
+            select(DecisionRow.detail)
+            .where(DecisionRow.draft_id == row.id, DecisionRow.action == "edit")
+            .order_by(DecisionRow.id)
+        )
+        for detail in earlier:
+            for offer in detail.get("proposed_offers", []):
+                proposed.setdefault(offer["offer_id"], offer)
+        return proposed
+
+    async def discard(self, *, draft_id: int, user_id: str, reason: str) -> Draft | None:
+        """Throw the draft away for good; None if it was not pending (or failed/drafting)."""
+        now = self._clock()
+        async with self._write() as session:
+            row = await session.scalar(
+                update(DraftRow)
+                .where(DraftRow.id == draft_id, DraftRow.status.in_(DISCARDABLE))
+                .values(status="discarded", decided_by=user_id, decided_at=now,
+                        discard_reason=reason, updated_at=now)
+                .returning(DraftRow)
+                .execution_options(synchronize_session=False)
+            )
+            if row is None:
+                return None
+            self._add_decision(session, draft_id, user_id, "discard", {"reason": reason})
+            return Draft.from_row(row)
+
+    async def record_decision(
+        self, *, draft_id: int, user_id: str, action: str, detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a line to the audit trail (regenerate, choose_offer, copy, ...)."""
+        _check_action(action)
+        async with self._write() as session:
+            self._add_decision(session, draft_id, user_id, action, detail or {})
+
+    async def decisions(self, *, draft_id: int) -> list[Decision]:
+        """The audit trail of one draft, oldest first."""
+        async with self._read() as session:
+            rows = await session.scalars(
+                select(DecisionRow).where(DecisionRow.draft_id == draft_id)
+                .order_by(DecisionRow.id)
+            )
+            return [Decision.from_row(row) for row in rows]
+
+    def _add_decision(
+        self, session: AsyncSession, draft_id: int, user_id: str, action: str,
+        detail: dict[str, Any],
+    ) -> None:
+        session.add(DecisionRow(draft_id=draft_id, user_id=user_id, action=action,
+                                detail=detail, at=self._clock()))

@@ -1,0 +1,138 @@
+"""The database URL as a user writes it, and the async engine built from it.
+
+Users configure ``TACTFUL_DATABASE_URL`` the way SQLAlchemy, libpq and Heroku
+print it (``sqlite:///./tactful.db``, ``postgres://u@h/db?sslmode=require``);
+this module owns turning that into an async driver URL and an engine whose
+connections behave the same way on every backend: SQLite gets WAL, a busy
+timeout and real transactions (so a conditional UPDATE is atomic across
+processes), asyncpg gets only the connect arguments it understands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Execution option that asks the SQLite begin hook for BEGIN IMMEDIATE: the
+# write lock is taken before the first read, so read-then-write transactions
+# cannot interleave with another writer (and never fail with SQLITE_BUSY
+# halfway; they wait up to the busy timeout instead).
+IMMEDIATE_OPTION = "tactful_sqlite_immediate"
+
+_POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg2",
+                   "postgresql+psycopg", "postgresql+pg8000"}
+_SQLITE_NAMES = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+
+# libpq spells these differently from asyncpg.connect(); anything else libpq-only
+# would make asyncpg raise "unexpected keyword argument", so we name it instead.
+_LIBPQ_ONLY = {"sslcert", "sslkey", "sslrootcert", "sslcrl", "target_session_attrs",
+               "gssencmode", "channel_binding", "options", "keepalives", "keepalives_idle"}
+
+
+class DatabaseURLError(ValueError):
+    """The database URL cannot be used; the message says what to write instead."""
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url.strip())
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise DatabaseURLError(
+            f"TACTFUL_DATABASE_URL {url!r} is not a database URL; "
+            "write e.g. sqlite:///./tactful.db or postgresql://user@host:5432/db"
+        ) from exc
+
+
+def async_url(url: str) -> str:
+    """Map a user-written database URL to its async-driver form.
+
+    ``sqlite://`` becomes ``sqlite+aiosqlite://``; ``postgres://`` and
+    ``postgresql[+driver]://`` become ``postgresql+asyncpg://`` with libpq's
+    ``sslmode`` renamed to asyncpg's ``ssl``.
+    """
+    parsed = _parse(url)
+    name = parsed.drivername
+    if name in _SQLITE_NAMES:
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if name in _POSTGRES_NAMES:
+        query = dict(parsed.query)
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        unsupported = sorted(set(query) & _LIBPQ_ONLY)
+        if unsupported:
+            raise DatabaseURLError(
+                f"database URL parameter(s) {', '.join(unsupported)} are libpq-only and the "
+                "asyncpg driver cannot use them; remove them (sslmode=... is supported)"
+            )
+        rebuilt = parsed.set(drivername="postgresql+asyncpg", query=query)
+        return rebuilt.render_as_string(hide_password=False)
+    raise DatabaseURLError(
+        f"database URL scheme {name!r} is not supported; use sqlite:///path.db or "
+        "postgresql://user@host:port/db"
+    )
+
+
+def _postgres_connect_args(url: URL) -> tuple[URL, dict[str, Any]]:
+    """Move libpq parameters that need a type or a different place into connect_args."""
+    query = dict(url.query)
+    connect_args: dict[str, Any] = {}
+    timeout = query.pop("connect_timeout", None)
+    if isinstance(timeout, str):
+        connect_args["timeout"] = float(timeout)
+    app_name = query.pop("application_name", None)
+    if isinstance(app_name, str):
+        connect_args["server_settings"] = {"application_name": app_name}
+    return url.set(query=query), connect_args
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand BEGIN over to the "begin" hook below: pysqlite's own
+        # transaction handling skips BEGIN for SELECT and DDL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_store_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Build the async engine for a user-written database URL."""
+    parsed = make_url(async_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(parsed, echo=echo)
+        _install_sqlite_hooks(engine)
+        return engine
+    parsed, connect_args = _postgres_connect_args(parsed)
+    return create_async_engine(
+        parsed,
+        echo=echo,
+        connect_args=connect_args,
+        # Several instances share one server; drop connections a failover killed.
+        pool_pre_ping=True,
+    )
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine, but transactions on SQLite start with BEGIN IMMEDIATE."""
+    return engine.execution_options(**{IMMEDIATE_OPTION: True})
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,130 @@
+"""The durable job queue: an acked Slack event becomes a row any process can finish.
+
+A job is claimed with a lease.  A worker that dies simply stops extending it;
+once ``lease_until`` passes, another worker claims the job again (attempts
+counts every claim).  Claims are exclusive in the database: on PostgreSQL the
+candidate is picked with FOR UPDATE SKIP LOCKED, on SQLite the write
+transaction is serialised; on both the UPDATE re-checks the claimable
+condition, and a lost race simply tries the next job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+
+from app.store.intake import new_job_row
+from app.store.records import Job, JobKind
+from app.store.sessions import StoreSessions
+from app.store.tables import JobRow
+
+_CLAIM_RACES = 5
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(JobRow.status == "queued", JobRow.not_before <= now),
+        and_(JobRow.status == "running", JobRow.lease_until < now),
+    )
+
+
+def _held_by(job_id: int, worker: str) -> ColumnElement[bool]:
+    return and_(JobRow.id == job_id, JobRow.status == "running", JobRow.lease_owner == worker)
+
+
+class JobQueries(StoreSessions):
+    async def enqueue(
+        self, *, kind: JobKind | str, complaint_id: int | None, draft_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue a job to run as soon as a worker is free; returns its id."""
+        row = new_job_row(kind=kind, complaint_id=complaint_id, draft_id=draft_id,
+                          payload=payload, now=self._clock())
+        async with self._write() as session:
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def claim_job(self, *, worker: str, lease_s: float = 20.0) -> Job | None:
+        """Take the oldest runnable job (queued and due, or running with an expired lease)."""
+        for _ in range(_CLAIM_RACES):
+            now = self._clock()
+            async with self._write() as session:
+                candidate = await session.scalar(
+                    select(JobRow.id)
+                    .where(_claimable(now))
+                    .order_by(JobRow.not_before, JobRow.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if candidate is None:
+                    return None
+                claimed = await session.scalar(
+                    update(JobRow)
+                    .where(JobRow.id == candidate, _claimable(now))
+                    .values(
+                        status="running", lease_owner=worker,
+                        lease_until=now + timedelta(seconds=lease_s),
+                        attempts=JobRow.attempts + 1, updated_at=now,
+                    )
+                    .returning(JobRow)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed is not None:
+                    return Job.from_row(claimed)
+        return None
+
+    async def extend_lease(self, *, job_id: int, worker: str, lease_s: float = 20.0) -> bool:
+        """Keep a running job; False means another worker has taken it over."""
+        now = self._clock()
+        return await self._update_held(
+            job_id, worker, lease_until=now + timedelta(seconds=lease_s), updated_at=now,
+        )
+
+    async def finish_job(self, *, job_id: int, worker: str) -> bool:
+        """Mark the job done; False (and no change) if this worker no longer holds it."""
+        return await self._update_held(
+            job_id, worker, status="done", lease_until=None, updated_at=self._clock(),
+        )
+
+    async def retry_job_later(
+        self, *, job_id: int, worker: str, error: str, delay_s: float,
+    ) -> bool:
+        """Put the job back in the queue, due in ``delay_s`` seconds."""
+        now = self._clock()
+        return await self._update_held(
+            job_id, worker, status="queued", not_before=now + timedelta(seconds=delay_s),
+            lease_owner=None, lease_until=None, last_error=error, updated_at=now,
+        )
+
+    async def fail_job(self, *, job_id: int, worker: str, error: str) -> bool:
+        """Give up on the job for good."""
+        return await self._update_held(
+            job_id, worker, status="failed", lease_until=None, last_error=error,
+            updated_at=self._clock(),
+        )
+
+    async def pending_job_count(self) -> int:
+        """Jobs not finished yet: queued (due or not) and running."""
+        async with self._read() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(JobRow)
+                .where(JobRow.status.in_(("queued", "running")))
+            )
+            return int(count or 0)
+
+    async def get_job(self, *, job_id: int) -> Job | None:
+        async with self._read() as session:
+            row = await session.get(JobRow, job_id)
+            return Job.from_row(row) if row is not None else None
+
+    async def _update_held(self, job_id: int, worker: str, **values: Any) -> bool:
+        async with self._write() as session:
+            changed = await session.scalar(
+                update(JobRow).where(_held_by(job_id, worker)).values(**values)
+                .returning(JobRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return changed is not None

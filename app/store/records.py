@@ -1,0 +1,236 @@
+"""What the store hands out and takes in: frozen snapshots, never live ORM rows.
+
+A ``Draft`` read here can be kept across awaits, passed to Block Kit builders
+or compared in tests without a session behind it.  JSON columns are parsed
+back into the domain models (``ProposedOffer``, ``Flag``, ``Triage``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from app.domain.models import Flag, ProposedOffer, Step, Triage
+from app.store.tables import COMPLAINT_SOURCES, ComplaintRow, DecisionRow, DraftRow, JobRow
+
+ComplaintSource = Literal["watch", "shortcut", "mention", "command", "cli"]
+JobKind = Literal["draft", "regenerate", "brief"]
+DraftStatus = Literal["drafting", "pending", "sending", "sent", "discarded", "superseded", "failed"]
+
+
+class DraftStateError(Exception):
+    """A draft is not in a state that allows the operation (or does not exist)."""
+
+    def __init__(self, draft_id: int, status: str | None, wanted: str) -> None:
+        self.draft_id = draft_id
+        self.status = status
+        state = "does not exist" if status is None else f"is {status}"
+        super().__init__(f"draft {draft_id} {state}; {wanted}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewComplaint:
+    """A complaint as a listener hands it in (text already PII-redacted)."""
+
+    team_id: str
+    channel_id: str
+    message_ts: str
+    user_id: str
+    text: str
+    source: ComplaintSource
+    # None means the message is the top of its own thread.
+    thread_ts: str | None = None
+    user_name: str = ""
+    permalink: str | None = None
+    requested_by: str | None = None
+    guidance: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in COMPLAINT_SOURCES:
+            raise ValueError(f"complaint source {self.source!r} is not one of {COMPLAINT_SOURCES}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Complaint:
+    id: int
+    team_id: str
+    channel_id: str
+    message_ts: str
+    thread_ts: str
+    user_id: str
+    user_name: str
+    permalink: str | None
+    text: str
+    source: str
+    requested_by: str | None
+    guidance: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: ComplaintRow) -> Complaint:
+        return cls(
+            id=row.id, team_id=row.team_id, channel_id=row.channel_id,
+            message_ts=row.message_ts, thread_ts=row.thread_ts, user_id=row.user_id,
+            user_name=row.user_name, permalink=row.permalink, text=row.text,
+            source=row.source, requested_by=row.requested_by, guidance=row.guidance,
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptedJob:
+    """A complaint newly stored together with the job that will draft it."""
+
+    complaint: Complaint
+    job_id: int
+
+    @property
+    def complaint_id(self) -> int:
+        return self.complaint.id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    id: int
+    kind: str
+    complaint_id: int | None
+    draft_id: int | None
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    not_before: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> Job:
+        return cls(
+            id=row.id, kind=row.kind, complaint_id=row.complaint_id, draft_id=row.draft_id,
+            payload=dict(row.payload or {}), status=row.status, attempts=row.attempts,
+            not_before=row.not_before, lease_owner=row.lease_owner,
+            lease_until=row.lease_until, last_error=row.last_error,
+            created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Draft:
+    """One version of the reply to a complaint, with its card and its fate."""
+
+    id: int
+    complaint_id: int
+    version: int
+    status: DraftStatus
+    text: str
+    final_text: str | None
+    offers: list[ProposedOffer]
+    checklist: dict[Step, bool]
+    flags: list[Flag]
+    triage: Triage | None
+    follow_up: str
+    tone: str | None
+    prompt_version: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    llm_ms: float
+    card_channel: str | None
+    card_ts: str | None
+    error: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    discard_reason: str | None
+    sent_channel: str | None
+    sent_ts: str | None
+    send_attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def can_send(self) -> bool:
+        """Only a pending draft may be approved; every other state is final or in flight."""
+        return self.status == "pending"
+
+    @classmethod
+    def from_row(cls, row: DraftRow) -> Draft:
+        return cls(
+            id=row.id, complaint_id=row.complaint_id, version=row.version,
+            status=row.status,  # type: ignore[arg-type]  # the CHECK constraint keeps it literal
+            text=row.text, final_text=row.final_text,
+            offers=[ProposedOffer.model_validate(o) for o in row.offers or []],
+            checklist={Step(k): bool(v) for k, v in (row.checklist or {}).items()},
+            flags=[Flag.model_validate(f) for f in row.flags or []],
+            triage=Triage.model_validate(row.triage) if row.triage else None,
+            follow_up=row.follow_up, tone=row.tone, prompt_version=row.prompt_version,
+            model=row.model, prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens, llm_ms=row.llm_ms,
+            card_channel=row.card_channel, card_ts=row.card_ts, error=row.error,
+            decided_by=row.decided_by, decided_at=row.decided_at,
+            discard_reason=row.discard_reason, sent_channel=row.sent_channel,
+            sent_ts=row.sent_ts, send_attempts=row.send_attempts,
+            created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One line of a draft's audit trail."""
+
+    id: int
+    draft_id: int
+    user_id: str
+    action: str
+    detail: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def from_row(cls, row: DecisionRow) -> Decision:
+        return cls(id=row.id, draft_id=row.draft_id, user_id=row.user_id, action=row.action,
+                   detail=dict(row.detail or {}), at=row.at)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryCount:
+    category: str
+    complaints: int
+    sent: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stats:
+    """Figures for App Home and ``tactful stats``, over drafts created since ``since``.
+
+    Rates are ``None`` when their denominator is zero, so "no data" never reads as 0 %.
+    """
+
+    since: datetime | None
+    complaints: int
+    drafts_total: int
+    by_status: dict[str, int]
+    sent: int
+    discarded: int
+    pending: int
+    # sent / (sent + discarded): of the drafts an agent decided on, how many went out.
+    acceptance_rate: float | None
+    edited_before_send: int
+    # edited_before_send / sent
+    edit_rate: float | None
+    # complaints per triage category (of their latest triaged draft), most frequent first
+    by_category: list[CategoryCount]
+    # categories seen on at least two complaints, most frequent first (at most five)
+    top_recurring_categories: list[str]
+    # from a draft's creation to the agent's approve/discard click
+    median_seconds_to_decision: float | None
+    # from the complaint arriving to the reply being approved for sending
+    median_seconds_to_reply: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    actions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

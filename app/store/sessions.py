@@ -1,0 +1,60 @@
+"""Short transactions for the store's query mixins, and the clock they share.
+
+Every public store method opens exactly one transaction here.  Writes go
+through the "writer" engine so that on SQLite they start with BEGIN
+IMMEDIATE (serialised, waits on the busy timeout); on PostgreSQL both are
+ordinary READ COMMITTED transactions and the queries themselves carry the
+atomicity (conditional UPDATE ... RETURNING, ON CONFLICT, SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.store.engine import writer
+from app.store.tables import Base
+
+Clock = Callable[[], datetime]
+
+
+class StoreSessions:
+    """The engine, its two session factories and the clock; base of every query mixin."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+        # expire_on_commit=False: rows are turned into frozen records after
+        # commit without another round trip.
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(writer(engine), expire_on_commit=False)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect_name(self) -> str:
+        return self._engine.dialect.name
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed on exit, rolled back on any exception."""
+        async with self._write_sessions.begin() as session:
+            yield session
+
+    def _insert(self, table: type[Base]) -> Any:
+        """An INSERT that understands ON CONFLICT DO NOTHING on this backend."""
+        if self.dialect_name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)

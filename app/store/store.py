@@ -1,0 +1,50 @@
+"""``Store``: the bot's source of truth, opened once per process.
+
+It is assembled from query mixins, one per concern (intake, jobs, drafts,
+approvals, stats); this module owns opening (engine + migrations) and
+closing.  Each method runs one short transaction, so a ``Store`` is safe to
+share between all the tasks of a process, and several processes (on
+PostgreSQL, several hosts) can share one database.
+"""
+
+from __future__ import annotations
+
+from app.store.approvals import ApprovalQueries
+from app.store.drafts import DraftQueries
+from app.store.engine import create_store_engine
+from app.store.intake import IntakeQueries
+from app.store.jobs import JobQueries
+from app.store.migrate import migrate_engine
+from app.store.sessions import Clock
+from app.store.stats import StatsQueries
+from app.store.tables import utcnow
+
+
+class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueries):
+    """Dedupe, complaints, the job queue, drafts, approvals and stats, all in one database."""
+
+    @classmethod
+    async def open(
+        cls, url: str, *, migrate: bool = True, clock: Clock | None = None, echo: bool = False,
+    ) -> Store:
+        """Connect to ``url`` (as a user writes it) and bring the schema to head.
+
+        ``clock`` returns the current UTC time; tests pass a controllable one.
+        """
+        engine = create_store_engine(url, echo=echo)
+        try:
+            if migrate:
+                await migrate_engine(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, clock=clock or utcnow)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

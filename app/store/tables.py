@@ -1,0 +1,193 @@
+"""The schema: SQLAlchemy 2 typed ORM tables, the single source of column truth.
+
+The Alembic scripts under ``migrations/versions`` create exactly these tables
+(a test compares the migrated database against this metadata).  Domain
+objects live in JSON columns as ``model_dump(mode="json")``; times are stored
+as UTC and always read back timezone-aware, on SQLite too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+COMPLAINT_SOURCES = ("watch", "shortcut", "mention", "command", "cli")
+JOB_KINDS = ("draft", "regenerate", "brief")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+DRAFT_STATUSES = ("drafting", "pending", "sending", "sent", "discarded", "superseded", "failed")
+DECISION_ACTIONS = ("approve", "edit", "regenerate", "choose_offer", "discard", "send_failed",
+                    "copy")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is UTC in the database and timezone-aware in Python.
+
+    SQLite has no time zone type and hands back naive values; storing every
+    value as naive UTC there keeps string comparisons (lease expiry,
+    not_before) correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use UTC-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        # none_as_null: a missing triage is SQL NULL, not the JSON text "null".
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
+    }
+
+
+class SlackEventRow(Base):
+    """One Slack event delivery we have accepted; the primary key is the dedupe."""
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ComplaintRow(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "message_ts", "source",
+                         name="uq_complaints_channel_message_source"),
+        Index("ix_complaints_thread", "channel_id", "thread_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(255))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    # Already PII-redacted by the caller; the store never sees raw customer text.
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    guidance: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        Index("ix_jobs_claim", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    draft_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "version", name="uq_drafts_complaint_version"),
+        CheckConstraint(_in("status", DRAFT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    final_text: Mapped[str | None] = mapped_column(Text)
+    offers: Mapped[list[Any]]
+    checklist: Mapped[dict[str, Any]]
+    flags: Mapped[list[Any]]
+    triage: Mapped[dict[str, Any] | None]
+    follow_up: Mapped[str] = mapped_column(Text)
+    tone: Mapped[str | None] = mapped_column(String(32))
+    prompt_version: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str] = mapped_column(String(255))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    llm_ms: Mapped[float] = mapped_column(Float)
+    card_channel: Mapped[str | None] = mapped_column(String(64))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    discard_reason: Mapped[str | None] = mapped_column(Text)
+    sent_channel: Mapped[str | None] = mapped_column(String(64))
+    sent_ts: Mapped[str | None] = mapped_column(String(32))
+    send_attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class DecisionRow(Base):
+    """The audit trail: who did what to which draft (edits keep before/after)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+    at: Mapped[datetime]

@@ -1,0 +1,60 @@
+"""How a draft looks in a terminal: the reply, offers, checklist and flags."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from app.domain.models import STEP_LABELS, DraftResult
+
+_SEVERITY_STYLE = {"block": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def print_draft(console: Console, result: DraftResult) -> None:
+    t = result.triage
+    console.print(
+        Text.assemble(
+            ("Triage  ", "bold"),
+            f"{t.kind} · {t.category} · urgency {t.urgency} · {t.sentiment} · {t.language}",
+        )
+    )
+    if t.summary:
+        console.print(Text(f"        {t.summary}", style="dim"))
+    console.print(Panel(Text(result.text), title="Draft reply", title_align="left"))
+
+    offers = Table(title="Offers", title_justify="left", show_lines=False, expand=True)
+    offers.add_column("#", width=2)
+    offers.add_column("Offer")
+    offers.add_column("Why it helps")
+    for number, offer in enumerate(result.offers, 1):
+        offers.add_row(str(number), offer.describe(), offer.why_it_helps)
+    if not result.offers:
+        offers.add_row("-", "No offer within the catalog and authority", "")
+    console.print(offers)
+
+    checklist = Text()
+    for step, label in STEP_LABELS.items():
+        covered = result.checklist.get(step, False)
+        checklist.append("✓ " if covered else "✗ ", style="green" if covered else "red")
+        checklist.append(f"{label}\n")
+    flags = Text()
+    for flag in result.flags:
+        flags.append(f"! {flag.code}: ", style=_SEVERITY_STYLE[flag.severity])
+        flags.append(f"{flag.message}\n")
+    if not result.flags:
+        flags.append("none", style="green")
+    console.print(
+        Panel(Group(checklist, Text("Flags", style="bold"), flags), title="Checklist", title_align="left")
+    )
+    if result.follow_up:
+        console.print(Text.assemble(("Follow-up  ", "bold"), result.follow_up))
+    console.print(
+        Text(
+            f"prompt {result.prompt_version} · {result.model} · "
+            f"{result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens · "
+            f"{result.llm_ms:.0f} ms in the LLM",
+            style="dim",
+        )
+    )

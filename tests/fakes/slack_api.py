@@ -1,0 +1,371 @@
+"""``FakeSlack``: a real HTTP server speaking the Slack Web API methods tactful uses.
+
+Point ``AsyncWebClient(base_url=fake.url)`` (or ``SLACK_API_URL``) at it.  It
+checks the bot token, records every call in order (``calls``), keeps the
+messages the bot posts (``messages``), enforces Slack's size limits, and can be
+told to fail the next call of a method (429 with Retry-After, 5xx, or an
+``ok: false`` error).  ``fake.response_url(key)`` gives a ``response_url`` whose
+posts are recorded as method ``"response_url"``.
+
+Standalone, for the benchmark::
+
+    python -m tests.fakes.slack_api --port 0 --print-url [--seed seed.json]
+
+``GET /_fake/calls`` lists the recorded calls and ``POST /_fake/seed`` takes
+the same JSON as ``--seed`` (see ``FakeSlack.seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .http_server import LocalServer, run_standalone
+from .slack_methods import METHODS, error
+from .slack_workspace import Message, SlackWorkspace
+
+# Fields Slack takes as JSON-encoded strings inside a form body.
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One request the fake received: what was asked and what it answered."""
+
+    method: str
+    args: dict[str, Any]
+    at: float  # time.monotonic() when the request arrived
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        value = self.response.get("error")
+        return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+
+
+class FakeSlack(LocalServer):
+    """A Slack workspace on 127.0.0.1 for one bot token."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-test",
+        team_id: str = "T0AGENTS",
+        bot_user_id: str = "UBOT",
+        latency_s: float = 0.0,
+        bot_id: str = "B0BOT",
+        app_id: str = "A1",
+        trigger_ttl_s: float | None = 3.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.token = token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.latency_s = latency_s
+        self.workspace = SlackWorkspace(
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
+            trigger_ttl_s=trigger_ttl_s,
+        )
+        self.calls: list[SlackCall] = []
+        self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
+        self._changed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str = "hook") -> str:
+        """A ``response_url`` to put in payloads; posts to it are recorded as ``"response_url"``."""
+        return f"{self.base_url}/hooks/{key}"
+
+    # --- state ---------------------------------------------------------------
+
+    @property
+    def messages(self) -> defaultdict[str, list[Message]]:
+        """Channel -> messages (seeded and posted), in the order they arrived."""
+        return self.workspace.messages
+
+    @property
+    def ephemerals(self) -> list[Message]:
+        return self.workspace.ephemerals
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        """View id -> the view as last opened/updated/published."""
+        return self.workspace.views
+
+    @property
+    def home_tabs(self) -> dict[str, dict[str, Any]]:
+        return self.workspace.home_tabs
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str = "",
+        team_id: str | None = None,
+        is_bot: bool = False,
+        is_stranger: bool = False,
+        is_restricted: bool = False,
+    ) -> None:
+        self.workspace.add_user(
+            user_id,
+            name=name,
+            team_id=team_id,
+            is_bot=is_bot,
+            is_stranger=is_stranger,
+            is_restricted=is_restricted,
+        )
+
+    def add_usergroup(self, group_id: str, users: list[str]) -> None:
+        self.workspace.add_usergroup(group_id, users)
+
+    def add_channel(
+        self, channel: str, *, is_ext_shared: bool = False, name: str | None = None
+    ) -> None:
+        self.workspace.add_channel(channel, is_ext_shared=is_ext_shared, name=name)
+
+    def add_message(
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        bot_id: str | None = None,
+    ) -> None:
+        self.workspace.add_message(channel, ts, text, user=user, thread_ts=thread_ts, bot_id=bot_id)
+
+    def seed(self, data: dict[str, Any]) -> None:
+        """Load state from JSON-able data (the ``--seed`` file, ``POST /_fake/seed``)::
+
+        {"users": [{"id": "U1", "name": "ana", "is_stranger": false}],
+         "usergroups": {"S1": ["U1"]},
+         "channels": {"C1": {"is_ext_shared": true}},
+         "messages": [{"channel": "C1", "ts": "1.000100", "text": "hi", "user": "U9"}]}
+        """
+        for user in data.get("users", []):
+            options = dict(user)
+            self.add_user(str(options.pop("id")), **options)
+        for group_id, users in data.get("usergroups", {}).items():
+            self.add_usergroup(group_id, list(users))
+        for channel, options in data.get("channels", {}).items():
+            self.add_channel(channel, **(options or {}))
+        for message in data.get("messages", []):
+            fields = dict(message)
+            channel, ts, text = fields.pop("channel"), fields.pop("ts"), fields.pop("text")
+            self.add_message(channel, ts, text, **fields)
+
+    # --- failure injection ---------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` calls of ``method`` fail; failures are consumed in order.
+
+        429 -> HTTP 429 ``ratelimited`` with Retry-After (default 1 s); 5xx -> that
+        status; 200 -> ``{"ok": false, "error": error}`` (default ``internal_error``).
+        """
+        for _ in range(times):
+            self._failures[method].append(_Failure(status, error, retry_after))
+
+    # --- what was called -----------------------------------------------------
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10.0,  # noqa: ASYNC109 (the shared test API names it so)
+        where: Callable[[SlackCall], bool] | None = None,
+    ) -> list[SlackCall]:
+        """Wait for ``count`` calls of ``method`` (matching ``where``); return all that match."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = [c for c in self.calls_to(method) if where is None or where(c)]
+            if len(found) >= count:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [f"{c.method}({c.error or 'ok'})" for c in self.calls]
+                raise AssertionError(
+                    f"waited {timeout}s for {count} x {method}, got {len(found)}; calls: {seen}"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def _record(self, call: SlackCall) -> None:
+        self.calls.append(call)
+        # Wake every waiter, then arm a fresh event for the next call.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- HTTP ----------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/hooks/{key:.*}", self._handle_hook)
+        app.router.add_get("/_fake/calls", self._handle_list_calls)
+        app.router.add_post("/_fake/seed", self._handle_seed)
+        return app
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        method = request.match_info["method"]
+        args, bad_body = await _read_args(request)
+        header = request.headers.get("Authorization", "")
+        token = (
+            header[len("Bearer ") :] if header.startswith("Bearer ") else str(args.pop("token", ""))
+        )
+        args.pop("token", None)
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+        status, body, headers = self._answer(method, args, token, bad_body)
+        self._record(SlackCall(method, args, arrived, status, body))
+        return web.json_response(body, status=status, headers=headers)
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str, bad_body: bool
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        injected = self._injected_failure(method)
+        if injected is not None:
+            return injected
+        if method not in METHODS:
+            return 200, error("unknown_method"), {}
+        if not token:
+            return 200, error("not_authed"), {}
+        if token != self.token:
+            return 200, error("invalid_auth"), {}
+        if bad_body:
+            return 200, error("invalid_json"), {}
+        return 200, METHODS[method](self.workspace, args), {}
+
+    def _injected_failure(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue.popleft()
+        headers: dict[str, str] = {}
+        if failure.status == 429:
+            headers["Retry-After"] = str(
+                failure.retry_after if failure.retry_after is not None else 1
+            )
+            return 429, error(failure.error or "ratelimited"), headers
+        if failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        return failure.status, error(failure.error or "internal_error"), headers
+
+    async def _handle_hook(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        args, _ = await _read_args(request)
+        if isinstance(args.get("payload"), str):
+            args = json.loads(args["payload"])
+        args["hook"] = request.match_info["key"]
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+        status, body, headers = self._injected_failure("response_url") or (200, {"ok": True}, {})
+        self._record(SlackCall("response_url", args, arrived, status, body))
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _handle_list_calls(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": [asdict(c) for c in self.calls]})
+
+    async def _handle_seed(self, request: web.Request) -> web.Response:
+        self.seed(await request.json())
+        return web.json_response({"ok": True})
+
+
+async def _read_args(request: web.Request) -> tuple[dict[str, Any], bool]:
+    """Query string + form or JSON body (JSON-string fields decoded), and whether it was bad."""
+    args: dict[str, Any] = dict(request.query)
+    bad_body = False
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                body, bad_body = None, True
+            if isinstance(body, dict):
+                args.update(body)
+        else:
+            form = await request.post()
+            args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for key in _JSON_FIELDS:
+        value = args.get(key)
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            try:
+                args[key] = json.loads(value)
+            except ValueError:
+                bad_body = True
+    return args, bad_body
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake Slack Web API on 127.0.0.1.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--print-url", action="store_true", help="print the API URL as the first stdout line"
+    )
+    parser.add_argument("--token", default="xoxb-test")
+    parser.add_argument("--team-id", default="T0AGENTS")
+    parser.add_argument("--bot-user-id", default="UBOT")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
+    parser.add_argument(
+        "--seed", type=Path, help="JSON file of users, usergroups, channels, messages"
+    )
+    options = parser.parse_args(argv)
+    fake = FakeSlack(
+        token=options.token,
+        team_id=options.team_id,
+        bot_user_id=options.bot_user_id,
+        latency_s=options.latency,
+        host=options.host,
+        port=options.port,
+    )
+    if options.seed is not None:
+        fake.seed(json.loads(options.seed.read_text()))
+    asyncio.run(run_standalone(fake, print_url=options.print_url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of app.llm: the real openai SDK against a respx-faked server."""

@@ -1,0 +1,143 @@
+"""Draft versions: made by a job, shown on a card, replaced, superseded, kept over restarts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from app.domain.models import Step
+from app.store import DraftStateError, Store
+
+if TYPE_CHECKING:
+    from conftest import StoreFactory, StoreOpener
+
+
+async def test_a_drafted_complaint_reads_back_with_its_domain_objects(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(complaint=factory.complaint())
+    assert accepted is not None
+    started = await store.start_draft(complaint_id=accepted.complaint_id)
+    assert (started.status, started.version, started.can_send) == ("drafting", 1, False)
+
+    saved = await store.save_draft_result(draft_id=started.id, result=factory.result())
+
+    assert saved.status == "pending" and saved.can_send
+    assert [o.offer_id for o in saved.offers] == ["replacement_express", "credit", "refund"]
+    assert saved.offers[1].describe() == "Store credit (10 EUR)"
+    assert saved.checklist[Step.ACKNOWLEDGE] is True and saved.checklist[Step.CLARIFY] is False
+    assert saved.flags[0].code == "needs_escalation"
+    assert saved.triage is not None and saved.triage.category == "delivery"
+    assert (saved.prompt_version, saved.model, saved.prompt_tokens, saved.llm_ms) == (
+        "draft@3f2a9c", "test-model", 300, 842.5)
+    assert await store.get_draft(draft_id=saved.id) == saved
+
+
+async def test_a_job_rerun_after_a_crash_continues_the_same_draft(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(complaint=factory.complaint())
+    assert accepted is not None
+    before_crash = await store.start_draft(complaint_id=accepted.complaint_id)
+    after_restart = await store.start_draft(complaint_id=accepted.complaint_id)
+    assert after_restart.id == before_crash.id and after_restart.version == 1
+
+
+async def test_regenerating_supersedes_the_old_version_and_keeps_the_card(
+    store: Store, factory: StoreFactory,
+) -> None:
+    first_id = await factory.pending_draft(store)
+    await store.set_card(draft_id=first_id, channel="C_REVIEW", ts="1712000050.000001")
+    first = await store.get_draft(draft_id=first_id)
+    assert first is not None
+
+    second = await store.start_draft(complaint_id=first.complaint_id)
+
+    assert (second.version, second.card_channel, second.card_ts) == (
+        2, "C_REVIEW", "1712000050.000001")
+    old = await store.get_draft(draft_id=first_id)
+    assert old is not None and old.status == "superseded"
+    assert await store.claim_for_send(draft_id=first_id, user_id="U_AGENT",
+                                      final_text=first.text) is None
+    latest = await store.latest_draft(complaint_id=first.complaint_id)
+    assert latest is not None and latest.id == second.id
+
+
+async def test_a_failed_draft_can_be_retried_as_a_new_version(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(complaint=factory.complaint())
+    assert accepted is not None
+    draft = await store.start_draft(complaint_id=accepted.complaint_id)
+    await store.mark_draft_failed(draft_id=draft.id, error="LLM unavailable")
+    failed = await store.get_draft(draft_id=draft.id)
+    assert failed is not None and (failed.status, failed.error) == ("failed", "LLM unavailable")
+
+    retry = await store.start_draft(complaint_id=accepted.complaint_id)
+    assert retry.version == 2 and retry.status == "drafting"
+
+
+async def test_a_settled_complaint_takes_no_new_draft(store: Store, factory: StoreFactory) -> None:
+    draft_id = await factory.pending_draft(store)
+    discarded = await store.discard(draft_id=draft_id, user_id="U_AGENT", reason="spam")
+    assert discarded is not None
+    with pytest.raises(DraftStateError, match="discarded"):
+        await store.start_draft(complaint_id=discarded.complaint_id)
+    with pytest.raises(LookupError):
+        await store.start_draft(complaint_id=9999)
+
+
+async def test_a_customer_follow_up_supersedes_the_older_cards_of_that_thread(
+    store: Store, factory: StoreFactory,
+) -> None:
+    thread = "1712000000.000100"
+    opening = await factory.pending_draft(store, thread)
+    reply_in_thread = await factory.pending_draft(store, "1712000100.000100", thread_ts=thread)
+    elsewhere = await factory.pending_draft(store, "1712000000.000200")
+    # a ts with one more integer digit: wrong if compared as text
+    newer = await factory.pending_draft(store, "9999999999.000100", thread_ts=thread)
+
+    changed = await store.supersede_thread(channel_id="C_SUPPORT", thread_ts=thread,
+                                           newer_than_ts="1712000200.000000")
+
+    assert [d.id for d in changed] == [opening, reply_in_thread]
+    assert all(d.status == "superseded" and not d.can_send for d in changed)
+    for untouched in (elsewhere, newer):
+        draft = await store.get_draft(draft_id=untouched)
+        assert draft is not None and draft.status == "pending"
+    again = await store.supersede_thread(channel_id="C_SUPPORT", thread_ts=thread,
+                                         newer_than_ts="1712000200.000000")
+    assert again == []
+
+
+async def test_a_result_arriving_after_the_draft_was_superseded_does_not_revive_it(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(complaint=factory.complaint("1712000000.000100"))
+    assert accepted is not None
+    drafting = await store.start_draft(complaint_id=accepted.complaint_id)
+    await store.supersede_thread(channel_id="C_SUPPORT", thread_ts="1712000000.000100",
+                                 newer_than_ts="1712000001.000000")
+
+    late = await store.save_draft_result(draft_id=drafting.id, result=factory.result())
+
+    assert late.status == "superseded" and not late.can_send
+
+
+async def test_a_pending_card_survives_a_restart(
+    open_store: StoreOpener, factory: StoreFactory,
+) -> None:
+    before = await open_store()
+    draft_id = await factory.pending_draft(before)
+    await before.set_card(draft_id=draft_id, channel="C_REVIEW", ts="1712000050.000001")
+    await before.close()
+
+    after = await open_store()
+    draft = await after.get_draft(draft_id=draft_id)
+
+    assert draft is not None and draft.status == "pending"
+    assert (draft.card_channel, draft.card_ts) == ("C_REVIEW", "1712000050.000001")
+    assert draft.text == factory.result().text
+    complaint = await after.get_complaint(complaint_id=draft.complaint_id)
+    assert complaint is not None and complaint.user_name == "Dana"

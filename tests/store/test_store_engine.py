@@ -1,0 +1,56 @@
+"""Database URLs as users write them, and the SQLite connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app.store import DatabaseURLError, async_url, create_store_engine
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("sqlite:///./tactful.db", "sqlite+aiosqlite:///./tactful.db"),
+        ("sqlite:////var/lib/tactful/t.db", "sqlite+aiosqlite:////var/lib/tactful/t.db"),
+        ("postgresql://bot@db.internal:5432/tactful",
+         "postgresql+asyncpg://bot@db.internal:5432/tactful"),
+        ("postgres://bot:s3cret@db:5432/tactful", "postgresql+asyncpg://bot:s3cret@db:5432/tactful"),
+        ("postgresql+asyncpg://bot@db/tactful", "postgresql+asyncpg://bot@db/tactful"),
+        ("postgresql+psycopg2://bot@db/tactful", "postgresql+asyncpg://bot@db/tactful"),
+    ],
+)
+def test_a_user_written_url_gets_the_async_driver(written: str, expected: str) -> None:
+    assert async_url(written) == expected
+
+
+def test_libpq_sslmode_becomes_asyncpg_ssl() -> None:
+    # Heroku, RDS and most hosted Postgres print URLs like this one.
+    url = async_url("postgres://bot@db.example.com:5432/tactful?sslmode=require")
+    assert url == "postgresql+asyncpg://bot@db.example.com:5432/tactful?ssl=require"
+
+
+def test_a_libpq_only_parameter_is_named_in_the_error() -> None:
+    with pytest.raises(DatabaseURLError, match="sslrootcert"):
+        async_url("postgresql://bot@db/tactful?sslmode=verify-full&sslrootcert=/ca.pem")
+
+
+def test_an_unsupported_database_is_refused_with_what_to_write() -> None:
+    with pytest.raises(DatabaseURLError, match="postgresql://"):
+        async_url("mysql://bot@db/tactful")
+    with pytest.raises(DatabaseURLError, match="sqlite:///"):
+        async_url("not a url")
+
+
+async def test_sqlite_connections_use_wal_and_wait_for_locks(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        async with engine.connect() as connection:
+            journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (journal, busy, foreign_keys) == ("wal", 5000, 1)

@@ -1,0 +1,88 @@
+"""Slack delivers an event more than once, to more than one instance: it is handled once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from app.store import NewComplaint
+
+if TYPE_CHECKING:
+    from conftest import StoreFactory, StoreOpener
+
+    from app.store import Store
+
+
+async def test_an_event_is_new_once_and_a_retry_is_recognised(store: Store) -> None:
+    assert await store.first_delivery(event_id="Ev0A1") is True
+    assert await store.first_delivery(event_id="Ev0A1") is False
+    assert await store.first_delivery(event_id="Ev0B2") is True
+
+
+async def test_two_instances_racing_on_one_delivery_agree_on_a_single_winner(
+    open_store: StoreOpener,
+) -> None:
+    first, second = await open_store(), await open_store()
+    attempts = [(first if i % 2 else second).first_delivery(event_id="EvRACE") for i in range(20)]
+    outcomes = await asyncio.gather(*attempts)
+    assert outcomes.count(True) == 1
+
+
+async def test_a_complaint_is_accepted_once_with_exactly_one_job(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(complaint=factory.complaint("1712000000.000100"))
+    again = await store.accept_complaint(complaint=factory.complaint("1712000000.000100"))
+
+    assert accepted is not None and again is None
+    assert await store.pending_job_count() == 1
+    job = await store.get_job(job_id=accepted.job_id)
+    assert job is not None and (job.kind, job.complaint_id) == ("draft", accepted.complaint_id)
+    stored = await store.get_complaint(complaint_id=accepted.complaint_id)
+    assert stored == accepted.complaint
+    # a top-level message is the root of its own thread
+    assert stored.thread_ts == stored.message_ts == "1712000000.000100"
+
+
+async def test_the_same_message_asked_through_a_shortcut_is_a_separate_request(
+    store: Store, factory: StoreFactory,
+) -> None:
+    watched = await store.accept_complaint(complaint=factory.complaint("1712000000.000100"))
+    asked = await store.accept_complaint(
+        complaint=factory.complaint("1712000000.000100", source="shortcut"),
+        payload={"respond_to": "U_AGENT"},
+    )
+    assert watched is not None and asked is not None
+    assert watched.complaint_id != asked.complaint_id
+    job = await store.get_job(job_id=asked.job_id)
+    assert job is not None and job.payload == {"respond_to": "U_AGENT"}
+
+
+async def test_two_instances_accepting_the_same_message_queue_one_job(
+    open_store: StoreOpener, factory: StoreFactory,
+) -> None:
+    first, second = await open_store(), await open_store()
+    complaint = factory.complaint("1712000000.000900")
+    results = await asyncio.gather(
+        *[(first if i % 2 else second).accept_complaint(complaint=complaint) for i in range(10)]
+    )
+    assert sum(result is not None for result in results) == 1
+    assert await first.pending_job_count() == 1
+
+
+async def test_a_complaint_keeps_what_the_listener_knew(store: Store) -> None:
+    complaint = NewComplaint(
+        team_id="T1", channel_id="C_SUPPORT", message_ts="1712000001.000200",
+        thread_ts="1712000000.000100", user_id="U_CUSTOMER", user_name="Dana",
+        permalink="https://example.slack.com/archives/C_SUPPORT/p1712000001000200",
+        text="Still nothing. [email]", source="mention", requested_by="U_AGENT",
+        guidance="offer the refund first",
+    )
+    accepted = await store.accept_complaint(complaint=complaint, job_kind="draft")
+    assert accepted is not None
+    found = await store.find_complaint(channel_id="C_SUPPORT",
+                                       message_ts="1712000001.000200", source="mention")
+    assert found == accepted.complaint
+    assert (found.thread_ts, found.requested_by, found.guidance, found.permalink) == (
+        "1712000000.000100", "U_AGENT", "offer the refund first", complaint.permalink)
+    assert found.created_at.tzinfo is not None

@@ -1,0 +1,80 @@
+"""The schema is created at start, on an empty database, by one or several instances."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from app.store import Store, create_store_engine, migrate
+from app.store.migrate import current_revision
+from app.store.tables import Base
+
+EXPECTED_TABLES = {"alembic_version", "complaints", "decisions", "drafts", "jobs",
+                   "slack_events"}
+
+
+async def _schema(url: str) -> tuple[set[str], str | None, list[object]]:
+    def read(connection: Connection) -> tuple[set[str], str | None, list[object]]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+        return set(inspect(connection).get_table_names()), current_revision(connection), \
+            differences
+
+    engine = create_store_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+async def _migrate_twice_then_check(url: str) -> None:
+    await migrate(url)
+    await migrate(url)  # a restart: nothing left to do, nothing breaks
+    tables, revision, differences = await _schema(url)
+    assert tables == EXPECTED_TABLES
+    assert revision == "0001"
+    # The migration scripts build exactly what tables.py declares.
+    assert differences == []
+
+
+async def test_a_new_sqlite_file_is_migrated_and_restarts_are_harmless(tmp_path: Path) -> None:
+    await _migrate_twice_then_check(f"sqlite:///{tmp_path / 'tactful.db'}")
+
+
+async def test_an_empty_postgres_database_is_migrated_and_restarts_are_harmless(
+    fresh_postgres_url: str,
+) -> None:
+    await _migrate_twice_then_check(fresh_postgres_url)
+
+
+async def test_two_instances_starting_at_once_on_empty_postgres_both_work(
+    fresh_postgres_url: str,
+) -> None:
+    first, second = await asyncio.gather(Store.open(fresh_postgres_url),
+                                         Store.open(fresh_postgres_url))
+    try:
+        assert await first.first_delivery(event_id="Ev1") is True
+        assert await second.first_delivery(event_id="Ev1") is False
+    finally:
+        await first.close()
+        await second.close()
+    tables, revision, _ = await _schema(fresh_postgres_url)
+    assert tables == EXPECTED_TABLES and revision == "0001"
+
+
+async def test_two_instances_starting_at_once_on_a_new_sqlite_file_both_work(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = await asyncio.gather(Store.open(url), Store.open(url))
+    try:
+        assert await first.first_delivery(event_id="Ev1") is True
+        assert await second.first_delivery(event_id="Ev1") is False
+    finally:
+        await first.close()
+        await second.close()
