@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.domain.customer_data import fence_history, fence_optional
+from app.domain.customer_data import fence, fence_history
 from app.domain.models import Brief, BriefOutput, ThreadMessage
 from app.domain.playbook import Playbook
 from app.domain.ports import StructuredLLM
@@ -24,7 +24,7 @@ class BriefingPipeline:
             system={"brand_voice": book.prompts.brand_voice},
             user={
                 "thread": fence_history(thread, tag="thread"),
-                "channel_context": fence_optional("channel_context", channel_context),
+                "channel_context": fence("channel_context", channel_context),
             },
         )
         result = await self._llm.complete(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.domain.customer_data import backing_context, fence, fence_history, fence_optional
+from app.domain.customer_data import backing_context, fence, fence_history
 from app.domain.guardrails import GuardedDraft, apply_guardrails
 from app.domain.models import (
     Complaint,
@@ -159,7 +159,7 @@ class DraftingPipeline:
 def _customer_inputs(complaint: Complaint) -> dict[str, object]:
     return {
         "customer_message": fence("customer_message", complaint.text),
-        "channel_context": fence_optional("channel_context", complaint.channel_context),
+        "channel_context": fence("channel_context", complaint.channel_context),
         "history": fence_history(complaint.history),
     }
 

@@ -27,6 +27,8 @@ from app.domain.offers import Offer, OfferCatalog, YamlSource
 
 __all__ = ["AvoidPhrase", "GuardedDraft", "GuardrailPolicy", "PromisePattern", "apply_guardrails"]
 
+_WORD = re.compile(r"\w+")
+
 
 class AvoidPhrase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,7 +49,9 @@ class PromisePattern(BaseModel):
         try:
             re.compile(value)
         except re.error as exc:
-            raise ValueError(f"bad regular expression {value!r}: {exc.msg} at position {exc.pos}")
+            raise ValueError(
+                f"bad regular expression {value!r}: {exc.msg} at position {exc.pos}"
+            ) from exc
         return value
 
 
@@ -60,7 +64,9 @@ class GuardrailPolicy(BaseModel):
     promise_patterns: list[PromisePattern] = Field(default_factory=list)
     min_offers: int = Field(default=2, ge=0)
     max_offers: int = Field(default=3, ge=1)
-    _avoid: list[tuple[AvoidPhrase, re.Pattern[str]]] = PrivateAttr(default_factory=list)
+    _avoid: list[tuple[AvoidPhrase, re.Pattern[str], str | None]] = PrivateAttr(
+        default_factory=list
+    )
     _promises: list[tuple[PromisePattern, re.Pattern[str]]] = PrivateAttr(default_factory=list)
 
     @field_validator("max_offers")
@@ -72,10 +78,8 @@ class GuardrailPolicy(BaseModel):
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        self._avoid = [(a, _phrase_pattern(a.phrase)) for a in self.avoid_phrases]
-        self._promises = [
-            (p, re.compile(p.pattern, re.IGNORECASE)) for p in self.promise_patterns
-        ]
+        self._avoid = [(a, *_phrase_pattern(a.phrase)) for a in self.avoid_phrases]
+        self._promises = [(p, re.compile(p.pattern, re.IGNORECASE)) for p in self.promise_patterns]
 
     @classmethod
     def load(cls, path: Path) -> GuardrailPolicy:
@@ -83,7 +87,10 @@ class GuardrailPolicy(BaseModel):
 
     def avoid_phrase_flags(self, reply: str) -> list[Flag]:
         flags = []
-        for avoid, pattern in self._avoid:
+        words = set(_WORD.findall(reply.lower()))
+        for avoid, pattern, anchor in self._avoid:
+            if anchor is not None and anchor not in words:
+                continue
             found = pattern.search(reply)
             if found:
                 flags.append(
@@ -95,20 +102,29 @@ class GuardrailPolicy(BaseModel):
         return [m for _, pattern in self._promises for m in pattern.finditer(reply)]
 
 
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    # Words must follow each other; anything that is not a letter may sit
-    # between them (spaces, commas, ’ or ').  An apostrophe may also vanish:
-    # "it's" matches "its".
-    words = re.split(r"(\W+)", phrase.strip())
+def _phrase_pattern(phrase: str) -> tuple[re.Pattern[str], str | None]:
+    """The phrase as a forgiving pattern, and one word any match must contain.
+
+    Words must follow each other; anything that is not a letter may sit
+    between them (spaces, commas, ’ or ').  An apostrophe may also vanish, so
+    "it's" matches "its".  The anchor word lets a reply skip the regex when
+    the word is absent, which is almost always.
+    """
+    tokens = [t for t in re.split(r"(\W+)", phrase.strip()) if t]
     parts = []
-    for token in words:
-        if not token:
-            continue
+    anchors = []
+    for index, token in enumerate(tokens):
         if re.fullmatch(r"\W+", token):
-            parts.append(r"[\W_]*" if re.search(r"['’`´]", token) else r"[\W_]+")
-        else:
-            parts.append(re.escape(token))
-    return re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)", re.IGNORECASE)
+            parts.append(r"\W*" if re.search(r"['’`´]", token) else r"\W+")
+            continue
+        parts.append(re.escape(token))
+        glued = any(
+            0 <= j < len(tokens) and re.search(r"['’`´]", tokens[j]) for j in (index - 1, index + 1)
+        )
+        if not glued:
+            anchors.append(token.lower())
+    pattern = re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)", re.IGNORECASE)
+    return pattern, max(anchors, key=len) if anchors else None
 
 
 @dataclass(frozen=True)
@@ -221,8 +237,8 @@ def _screen_offers(
             Flag(
                 code="too_few_offers",
                 message=(
-                    f"Only {len(kept)} offer(s) left after the checks; the method asks for "
-                    f"{policy.min_offers}. Consider adding one from the catalog."
+                    f"{len(kept) or 'No'} offer(s) left after the checks, fewer than the "
+                    f"{policy.min_offers} the method asks for; consider one from the catalog."
                 ),
                 severity="info",
             )
@@ -252,7 +268,7 @@ def _fact_flags(
         flags.append(
             Flag(
                 code="unbacked_amount",
-                message="Amounts no kept offer or the conversation backs: "
+                message="Amounts that neither a kept offer nor the conversation backs: "
                 + _quoted(unbacked_amounts)
                 + ". Check them before sending.",
             )
@@ -272,19 +288,20 @@ def _fact_flags(
 
     # A deadline already flagged as a date is not flagged twice as a promise.
     flagged_spans = [d.span for d in unbacked_dates]
-    plain_context = _plain(context)
     promises = [
-        m.group()
+        m
         for m in policy.promises(reply)
-        if _plain(m.group()) not in plain_context
-        and not any(m.start() < end and start < m.end() for start, end in flagged_spans)
+        if not any(m.start() < end and start < m.end() for start, end in flagged_spans)
     ]
+    if promises:
+        plain_context = _plain(context)
+        promises = [m for m in promises if _plain(m.group()) not in plain_context]
     if promises:
         flags.append(
             Flag(
                 code="unbacked_promise",
                 message="Promises nobody has confirmed: "
-                + _quoted(promises)
+                + _quoted([m.group() for m in promises])
                 + ". Promise only what the team can keep.",
             )
         )

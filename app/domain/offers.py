@@ -104,6 +104,9 @@ class OfferCatalog(BaseModel):
     def get(self, offer_id: str) -> Offer | None:
         return self._by_id.get(offer_id)
 
+    def __getitem__(self, offer_id: str) -> Offer:
+        return self._by_id[offer_id]
+
     def __contains__(self, offer_id: object) -> bool:
         return offer_id in self._by_id
 
@@ -241,7 +244,7 @@ def _describe(model: type[BaseModel], loc: tuple[int | str, ...], error: Any) ->
     kind = error["type"]
     if kind == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
-        allowed = ", ".join(owner.model_fields) if owner else "see prompts/README.md"
+        allowed = ", ".join(owner.model_fields) if owner else "check the spelling"
         return f"{prefix}unknown key '{loc[-1]}' (allowed: {allowed})"
     if kind == "missing":
         return f"{prefix}missing required key '{loc[-1]}'"

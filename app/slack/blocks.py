@@ -181,8 +181,8 @@ def card(complaint: Complaint, draft: Draft, catalog: OfferCatalog) -> tuple[str
         return fallback, blocks
     shown_text = draft.final_text or draft.text
     blocks.extend(draft_body(shown_text, draft.offers, draft.checklist, draft.flags))
-    if draft.edited_by and status == "pending":
-        blocks.append(_context(f":pencil2: Edited by <@{draft.edited_by}>"))
+    if draft.final_text and status == "pending":
+        blocks.append(_context(":pencil2: Edited by an agent"))
     blocks.extend(_decision(draft))
     if status == "pending":
         blocks.extend(_actions(draft, catalog))
@@ -350,18 +350,30 @@ def guidance_modal(draft_id: int) -> dict[str, Any]:
 
 def home(stats: Stats) -> dict[str, Any]:
     """App Home: how drafts are doing, for managers and leads."""
-    rate = lambda x: f"{x:.0%}" if x is not None else "–"  # noqa: E731
+
+    def rate(value: float | None) -> str:
+        return f"{value:.0%}" if value is not None else "–"
+
     lines = [
-        f"*Drafts* {stats.drafts} · *sent* {stats.sent} · *discarded* {stats.discarded}",
-        f"*Acceptance rate* {rate(stats.acceptance_rate)} · *edited before sending* {rate(stats.edit_rate)}",
+        f"*Complaints* {stats.complaints} · *drafts* {stats.drafts_total} · *sent* {stats.sent}"
+        f" · *discarded* {stats.discarded} · *waiting* {stats.pending}",
+        f"*Acceptance rate* {rate(stats.acceptance_rate)} · "
+        f"*edited before sending* {rate(stats.edit_rate)}",
     ]
-    if stats.median_decision_s is not None:
-        lines.append(f"*Median time to decision* {stats.median_decision_s / 60:.1f} min")
-    categories = "\n".join(f"• {safe(name)}: {count}" for name, count in stats.by_category[:10])
+    if stats.median_seconds_to_decision is not None:
+        lines.append(f"*Median time to decision* {stats.median_seconds_to_decision / 60:.1f} min")
+    if stats.median_seconds_to_reply is not None:
+        lines.append(f"*Median time to reply* {stats.median_seconds_to_reply / 60:.1f} min")
+    categories = "\n".join(
+        f"• {safe(c.category)}: {c.complaints} complaints, {c.sent} replied"
+        for c in stats.by_category[:10]
+    )
+    recurring = ", ".join(safe(c) for c in stats.top_recurring_categories) or "none yet"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "tactful"}},
         _section("\n".join(lines)),
-        _section("*Recurring issues*\n" + (categories or "none yet")),
+        _section("*Categories*\n" + (categories or "none yet")),
+        _section(f"*Recurring issues* {recurring}"),
         _context("Drafts are suggestions: nothing reaches a customer without an agent's click."),
     ]
     return {"type": "home", "blocks": blocks}

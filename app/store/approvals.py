@@ -15,6 +15,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.domain.models import ProposedOffer
 from app.store.records import Decision, Draft, DraftStateError
 from app.store.sessions import StoreSessions
 from app.store.tables import DECISION_ACTIONS, DecisionRow, DraftRow
@@ -55,12 +56,11 @@ class ApprovalQueries(StoreSessions):
             )
             if row is None:
                 return None
-            edited = final_text != row.text
-            if edited:
-                self._add_decision(session, draft_id, user_id, "edit",
-                                   {"before": row.text, "after": final_text, "at_send": True})
+            # Not an "edit": the caller's final text may differ only by the
+            # mentions it neutralised; agents' edits go through record_edit.
             self._add_decision(session, draft_id, user_id, "approve",
-                               {"attempt": row.send_attempts, "edited": edited})
+                               {"attempt": row.send_attempts,
+                                "final_text_differs": final_text != row.text})
             return Draft.from_row(row)
 
     async def mark_sent(self, *, draft_id: int, channel: str, ts: str) -> None:
@@ -103,47 +103,71 @@ class ApprovalQueries(StoreSessions):
                                {"error": error, "attempt": attempt})
 
     async def record_edit(
-        self, *, draft_id: int, user_id: str, new_text: str, offer_ids: list[str],
-    ) -> Draft:
-        """Replace a pending draft's text and keep only the chosen offers, in the chosen order.
+        self, *, draft_id: int, user_id: str, new_text: str,
+        offer_ids: list[str] | None = None, offers: list[ProposedOffer] | None = None,
+    ) -> Draft | None:
+        """Replace a pending draft's text, and its offers if given; None if not pending.
 
-        ``offer_ids`` may name any offer this draft proposed, including one an
-        earlier edit removed.  The decision keeps the text before and after.
-        Raises ``DraftStateError`` unless the draft is pending, ``ValueError``
-        for an offer id the draft never proposed.
+        Offers come either as ``offer_ids``, picked (in that order) from what
+        this draft proposed, an offer an earlier edit removed included, or as
+        ``offers`` the caller has already checked against the catalog.  The
+        audit trail keeps the text before and after.  Raises ``ValueError``
+        for an id the draft never proposed.
         """
+        return await self._change_pending(draft_id, user_id, "edit", new_text, offer_ids, offers)
+
+    async def set_offers(
+        self, *, draft_id: int, user_id: str, offers: list[ProposedOffer],
+    ) -> Draft | None:
+        """The agent picked other offers ('choose_offer'); None if the draft is not pending."""
+        return await self._change_pending(draft_id, user_id, "choose_offer", None, None, offers)
+
+    async def _change_pending(
+        self, draft_id: int, user_id: str, action: str, new_text: str | None,
+        offer_ids: list[str] | None, offers: list[ProposedOffer] | None,
+    ) -> Draft | None:
+        if offer_ids is not None and offers is not None:
+            raise ValueError("give offer_ids or offers, not both")
         async with self._write() as session:
             row = await session.scalar(
                 select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
             )
             if row is None or row.status != "pending":
-                raise DraftStateError(draft_id, row.status if row else None, "only a pending "
-                                      "draft can be edited")
+                return None
             proposed = await self._offers_ever_proposed(session, row)
-            unknown = [offer_id for offer_id in offer_ids if offer_id not in proposed]
-            if unknown:
-                raise ValueError(f"draft {draft_id} never proposed offer(s) {', '.join(unknown)}")
-            before_text, before_offers = row.text, list(row.offers)
-            chosen = [proposed[offer_id] for offer_id in dict.fromkeys(offer_ids)]
-            row.text = new_text
+            if offer_ids is not None:
+                unknown = [offer_id for offer_id in offer_ids if offer_id not in proposed]
+                if unknown:
+                    raise ValueError(
+                        f"draft {draft_id} never proposed offer(s) {', '.join(unknown)}")
+                chosen = [proposed[offer_id] for offer_id in dict.fromkeys(offer_ids)]
+            elif offers is not None:
+                chosen = [offer.model_dump(mode="json") for offer in offers]
+            else:
+                chosen = list(row.offers)
+            detail: dict[str, Any] = {
+                "offers_before": [o["offer_id"] for o in row.offers],
+                "offers_after": [o["offer_id"] for o in chosen],
+                "proposed_offers": list(proposed.values()),
+            }
+            if new_text is not None:
+                detail |= {"before": row.text, "after": new_text}
+                row.text = new_text
             row.offers = chosen
             row.updated_at = self._clock()
-            self._add_decision(session, draft_id, user_id, "edit", {
-                "before": before_text, "after": new_text,
-                "offers_before": [o["offer_id"] for o in before_offers],
-                "offers_after": [o["offer_id"] for o in chosen],
-                "proposed_offers": before_offers,
-            })
+            self._add_decision(session, draft_id, user_id, action, detail)
             await session.flush()
             return Draft.from_row(row)
 
     async def _offers_ever_proposed(
         self, session: AsyncSession, row: DraftRow,
     ) -> dict[str, dict[str, Any]]:
+        """This draft's offers now and any an earlier change removed, by id."""
         proposed: dict[str, dict[str, Any]] = {o["offer_id"]: o for o in row.offers}
         earlier = await session.scalars(
             select(DecisionRow.detail)
-            .where(DecisionRow.draft_id == row.id, DecisionRow.action == "edit")
+            .where(DecisionRow.draft_id == row.id,
+                   DecisionRow.action.in_(("edit", "choose_offer")))
             .order_by(DecisionRow.id)
         )
         for detail in earlier:

@@ -1,47 +1,70 @@
 """Draft versions of a complaint's reply: creation, results, cards, superseding.
 
-A complaint has drafts numbered 1, 2, ... (regenerate and retry add one).
-Only the newest version may be sendable: starting a new version supersedes
-the older pending or failed ones, so a stale card can never send.  A draft
-job re-run after a crash finds its 'drafting' row again instead of adding a
-version.  (A re-run that finds the newest version already past 'drafting'
-should treat its work as done; ``latest_draft`` tells.)
+A complaint normally has one draft; a Retry after a failure adds a version
+(2, 3, ...) that supersedes the failed one and keeps its card.  A draft job
+re-run after a crash finds its 'drafting' row again, or a draft already past
+it, instead of adding one, so one acked event posts one card.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.models import DraftResult
 from app.store.records import Draft, DraftStateError
 from app.store.sessions import StoreSessions
-from app.store.tables import ComplaintRow, DraftRow
+from app.store.tables import ComplaintRow, DecisionRow, DraftRow
 
-# States a newer customer message or a newer version makes stale.
+# States a newer customer message makes stale.
 OPEN_STATES = ("drafting", "pending", "failed")
-# Once the newest version is in one of these, the complaint gets no new draft.
-CLOSED_STATES = ("sending", "sent", "discarded", "superseded")
 _VERSION_RACES = 3
 
 
-def _slack_ts(ts: str) -> Decimal:
+def result_columns(result: DraftResult) -> dict[str, Any]:
+    """The draft columns a pipeline result fills, as JSON-ready values."""
+    return {
+        "text": result.text,
+        "offers": [offer.model_dump(mode="json") for offer in result.offers],
+        "checklist": {step.value: done for step, done in result.checklist.items()},
+        "flags": [flag.model_dump(mode="json") for flag in result.flags],
+        "triage": result.triage.model_dump(mode="json"),
+        "follow_up": result.follow_up,
+        "tone": result.tone,
+        "prompt_version": result.prompt_version,
+        "model": result.model,
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
+        "llm_ms": result.llm_ms,
+        "error": None,
+    }
+
+
+def _slack_ts(ts: str) -> Decimal | None:
+    """A Slack ts as a number; None for the made-up ids of CLI complaints."""
     try:
         return Decimal(ts)
-    except InvalidOperation as exc:
-        raise ValueError(f"{ts!r} is not a Slack message timestamp") from exc
+    except InvalidOperation:
+        return None
 
 
 class DraftQueries(StoreSessions):
     async def start_draft(self, *, complaint_id: int) -> Draft:
-        """The complaint's 'drafting' version, created if there is none.
+        """The draft a draft job should fill for this complaint.
 
-        A new version inherits the card of the previous one (so regenerating
-        updates the same message) and supersedes it if it was pending or
-        failed.  Raises ``DraftStateError`` when the newest version is closed
-        (sent, being sent, discarded or superseded): that complaint is settled.
+        - no draft yet: version 1, 'drafting' (or 'superseded' straight away
+          when the customer already wrote again further down the thread);
+        - a 'drafting' one: that same row (the job is re-run after a crash);
+        - newest version 'failed': a new 'drafting' version (Retry) that
+          supersedes it and keeps its card;
+        - otherwise (pending, sending, sent, discarded, superseded): the
+          newest version unchanged; the caller sees it is not 'drafting'
+          and has nothing to do.
+
         Raises ``LookupError`` for an unknown complaint.
         """
         for race in range(_VERSION_RACES):
@@ -57,25 +80,26 @@ class DraftQueries(StoreSessions):
     async def _start_draft_once(self, complaint_id: int) -> Draft:
         now = self._clock()
         async with self._write() as session:
-            if await session.get(ComplaintRow, complaint_id) is None:
+            complaint = await session.get(ComplaintRow, complaint_id)
+            if complaint is None:
                 raise LookupError(f"complaint {complaint_id} does not exist")
             latest = await session.scalar(
                 select(DraftRow).where(DraftRow.complaint_id == complaint_id)
                 .order_by(DraftRow.version.desc()).limit(1).with_for_update()
             )
-            if latest is not None and latest.status == "drafting":
+            if latest is not None and latest.status != "failed":
                 return Draft.from_row(latest)
-            if latest is not None and latest.status in CLOSED_STATES:
-                raise DraftStateError(latest.id, latest.status, "the complaint takes no new draft")
-            await session.execute(
-                update(DraftRow)
-                .where(DraftRow.complaint_id == complaint_id, DraftRow.status.in_(OPEN_STATES))
-                .values(status="superseded", updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            status = "superseded" if await self._customer_wrote_since(session, complaint) \
+                else "drafting"
+            if latest is not None:
+                await session.execute(
+                    update(DraftRow).where(DraftRow.id == latest.id)
+                    .values(status="superseded", updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
             row = DraftRow(
                 complaint_id=complaint_id, version=(latest.version + 1) if latest else 1,
-                status="drafting", text="", final_text=None, offers=[], checklist={},
+                status=status, text="", final_text=None, offers=[], checklist={},
                 flags=[], triage=None, follow_up="", tone=None, prompt_version="", model="",
                 prompt_tokens=0, completion_tokens=0, llm_ms=0.0,
                 card_channel=latest.card_channel if latest else None,
@@ -87,6 +111,39 @@ class DraftQueries(StoreSessions):
             session.add(row)
             await session.flush()
             return Draft.from_row(row)
+
+    async def _customer_wrote_since(self, session: AsyncSession, complaint: ComplaintRow) -> bool:
+        """Is there a newer watched message in the complaint's thread?
+
+        ``supersede_thread`` only reaches drafts that exist; this catches a
+        complaint whose job had not started when the follow-up arrived.
+        """
+        later = await session.scalars(
+            select(ComplaintRow.message_ts).where(
+                ComplaintRow.channel_id == complaint.channel_id,
+                ComplaintRow.thread_ts == complaint.thread_ts,
+                ComplaintRow.source == "watch",
+                ComplaintRow.id != complaint.id,
+            )
+        )
+        mine = _slack_ts(complaint.message_ts)
+        if mine is None:
+            return False
+        return any((theirs := _slack_ts(ts)) is not None and theirs > mine for ts in later)
+
+    async def restart_draft(self, *, draft_id: int) -> Draft | None:
+        """Retry a failed draft in place: 'failed' -> 'drafting'; None if it was not failed.
+
+        The next draft job for its complaint then fills this same row.
+        """
+        async with self._write() as session:
+            row = await session.scalar(
+                update(DraftRow).where(DraftRow.id == draft_id, DraftRow.status == "failed")
+                .values(status="drafting", error=None, updated_at=self._clock())
+                .returning(DraftRow)
+                .execution_options(synchronize_session=False)
+            )
+            return Draft.from_row(row) if row is not None else None
 
     async def set_card(self, *, draft_id: int, channel: str, ts: str) -> None:
         """Remember the Slack message that shows this draft, to update it later."""
@@ -108,18 +165,7 @@ class DraftQueries(StoreSessions):
             row = await session.scalar(
                 update(DraftRow)
                 .where(DraftRow.id == draft_id, DraftRow.status == "drafting")
-                .values(
-                    status="pending", text=result.text,
-                    offers=[o.model_dump(mode="json") for o in result.offers],
-                    checklist={step.value: done for step, done in result.checklist.items()},
-                    flags=[f.model_dump(mode="json") for f in result.flags],
-                    triage=result.triage.model_dump(mode="json"),
-                    follow_up=result.follow_up, tone=result.tone,
-                    prompt_version=result.prompt_version, model=result.model,
-                    prompt_tokens=result.usage.prompt_tokens,
-                    completion_tokens=result.usage.completion_tokens,
-                    llm_ms=result.llm_ms, error=None, updated_at=self._clock(),
-                )
+                .values(status="pending", updated_at=self._clock(), **result_columns(result))
                 .returning(DraftRow)
                 .execution_options(synchronize_session=False)
             )
@@ -128,6 +174,47 @@ class DraftQueries(StoreSessions):
                 if row is None:
                     raise DraftStateError(draft_id, None, "cannot save a result")
             return Draft.from_row(row)
+
+    async def replace_result(
+        self, *, draft_id: int, result: DraftResult, user_id: str,
+    ) -> Draft | None:
+        """Regenerate in place: a pending draft takes a rewritten result.
+
+        Tokens and model time add up (both calls were paid for); the text
+        before and after goes to the audit trail as a 'regenerate' decision.
+        None, and no change, if the draft is no longer pending (approved or
+        discarded while the model was rewriting).
+        """
+        now = self._clock()
+        async with self._write() as session:
+            row = await session.scalar(
+                select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
+            )
+            if row is None or row.status != "pending":
+                return None
+            before = row.text
+            columns = result_columns(result)
+            columns["prompt_tokens"] += row.prompt_tokens
+            columns["completion_tokens"] += row.completion_tokens
+            columns["llm_ms"] += row.llm_ms
+            for name, value in columns.items():
+                setattr(row, name, value)
+            row.final_text = None
+            row.updated_at = now
+            session.add(DecisionRow(draft_id=draft_id, user_id=user_id, action="regenerate",
+                                    detail={"before": before, "after": result.text,
+                                            "tone": result.tone}, at=now))
+            await session.flush()
+            return Draft.from_row(row)
+
+    async def note_draft_error(self, *, draft_id: int, error: str) -> None:
+        """Show a problem on the card (a failed rewrite) without changing the draft's state."""
+        async with self._write() as session:
+            await session.execute(
+                update(DraftRow).where(DraftRow.id == draft_id)
+                .values(error=error, updated_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
 
     async def mark_draft_failed(self, *, draft_id: int, error: str) -> None:
         """'drafting' -> 'failed'; the card offers Retry, which starts a new version."""
@@ -162,6 +249,8 @@ class DraftQueries(StoreSessions):
         'superseded'.  Returns those drafts, to update their cards.
         """
         cutoff = _slack_ts(newer_than_ts)
+        if cutoff is None:
+            raise ValueError(f"{newer_than_ts!r} is not a Slack message timestamp")
         async with self._write() as session:
             candidates = await session.execute(
                 select(DraftRow.id, ComplaintRow.message_ts)
@@ -174,7 +263,8 @@ class DraftQueries(StoreSessions):
             )
             # Compared as numbers: Slack ts strings only sort as text while
             # their integer parts have the same width.
-            stale = [draft_id for draft_id, ts in candidates if _slack_ts(ts) < cutoff]
+            stale = [draft_id for draft_id, ts in candidates
+                     if (older := _slack_ts(ts)) is not None and older < cutoff]
             if not stale:
                 return []
             changed = await session.scalars(

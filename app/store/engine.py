@@ -136,3 +136,11 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def is_memory_sqlite(engine: AsyncEngine) -> bool:
+    """True for ``sqlite://`` / ``sqlite:///:memory:``: one connection, one process."""
+    url = engine.url
+    return engine.dialect.name == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )

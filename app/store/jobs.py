@@ -51,6 +51,12 @@ class JobQueries(StoreSessions):
         """Take the oldest runnable job (queued and due, or running with an expired lease)."""
         for _ in range(_CLAIM_RACES):
             now = self._clock()
+            # Idle workers poll often; a plain read keeps them from taking
+            # SQLite's write lock (or Postgres row locks) when nothing is due.
+            async with self._read() as session:
+                due = await session.scalar(select(JobRow.id).where(_claimable(now)).limit(1))
+            if due is None:
+                return None
             async with self._write() as session:
                 candidate = await session.scalar(
                     select(JobRow.id)

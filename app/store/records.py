@@ -229,6 +229,7 @@ class Stats:
     median_seconds_to_reply: float | None
     prompt_tokens: int
     completion_tokens: int
+    # audit-trail lines on those drafts, per action (approve, edit, discard, ...)
     actions: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -9,15 +9,16 @@ atomicity (conditional UPDATE ... RETURNING, ON CONFLICT, SKIP LOCKED).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.store.engine import writer
+from app.store.engine import is_memory_sqlite, writer
 from app.store.tables import Base
 
 Clock = Callable[[], datetime]
@@ -33,6 +34,12 @@ class StoreSessions:
         # commit without another round trip.
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(writer(engine), expire_on_commit=False)
+        # An in-memory SQLite database lives on a single shared connection,
+        # which cannot hold two transactions: take turns in this process
+        # (no other process can see that database anyway).
+        self._one_at_a_time: AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if is_memory_sqlite(engine) else nullcontext()
+        )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -44,13 +51,13 @@ class StoreSessions:
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session:
+        async with self._one_at_a_time, self._read_sessions() as session:
             yield session
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
         """One transaction, committed on exit, rolled back on any exception."""
-        async with self._write_sessions.begin() as session:
+        async with self._one_at_a_time, self._write_sessions.begin() as session:
             yield session
 
     def _insert(self, table: type[Base]) -> Any:

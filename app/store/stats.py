@@ -59,7 +59,8 @@ class StatsQueries(StoreSessions):
             )).all())
             actions = {action: int(n) for action, n in (await session.execute(
                 select(DecisionRow.action, func.count())
-                .where(after(DecisionRow.at)).group_by(DecisionRow.action)
+                .join(DraftRow, DraftRow.id == DecisionRow.draft_id)
+                .where(after(DraftRow.created_at)).group_by(DecisionRow.action)
             )).all()}
 
         by_status = Counter(row.status for row in drafts)

@@ -60,6 +60,38 @@ def _user(user_id: str, team_id: str) -> dict[str, Any]:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
 
 
+def message_event(
+    channel: str,
+    text: str,
+    *,
+    user: str,
+    ts: str,
+    thread_ts: str | None = None,
+    user_team: str = TEAM_ID,
+    mention: bool = False,
+) -> dict[str, Any]:
+    """A ``message`` event (or ``app_mention`` with ``mention``) as it sits in an event_callback.
+
+    ``user_team`` other than the workspace's marks a Slack Connect (external) author.
+    """
+    event: dict[str, Any] = {
+        "type": "app_mention" if mention else "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "team": user_team,
+        "user_team": user_team,
+        "source_team": user_team,
+        "channel_type": "channel",
+        "client_msg_id": f"fake-{ts}",
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 def event_callback_body(
     event: dict[str, Any],
     *,

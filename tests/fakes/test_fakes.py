@@ -1,40 +1,24 @@
-"""The fakes, proved with the real clients: slack_sdk, Bolt and the openai SDK."""
+"""FakeSlack proved with the real slack_sdk client, and both fakes as standalone processes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from app.domain.models import BriefOutput, DraftOutput, Step, TriageOutput
-
-from .openai_api import FakeOpenAI
-from .signing import (
-    SIGNING_SECRET,
-    block_actions_body,
-    event_callback_body,
-    message_shortcut_body,
-    new_trigger_id,
-    plain_text_values,
-    sign,
-    slash_command_body,
-    view_submission_body,
-)
+from .signing import new_trigger_id
 from .slack_api import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,17 +27,6 @@ SUPPORT, REVIEW = "C0SUPPORT", "C0REVIEW"
 
 def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
-def client(slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=slack.url)
 
 
 # --- Slack Web API -------------------------------------------------------------
@@ -348,303 +321,72 @@ async def test_wait_for_sees_calls_made_in_the_background(
         await slack.wait_for("chat.update", timeout=0.05)
 
 
-# --- signing and Bolt -----------------------------------------------------------
-
-
-def test_signature_verifies_with_slack_sdk() -> None:
-    body = '{"type":"event_callback"}'
-    verifier = SignatureVerifier(SIGNING_SECRET)
-    headers = sign(body, SIGNING_SECRET)
-    assert verifier.is_valid_request(body, headers)
-    assert verifier.is_valid_request(body.encode(), sign(body.encode(), SIGNING_SECRET))
-    assert not verifier.is_valid_request(body + " ", headers)
-    assert not verifier.is_valid_request(body, sign(body, "another-secret"))
-    assert not verifier.is_valid_request(body, sign(body, SIGNING_SECRET, int(time.time()) - 600))
-
-
-async def test_bolt_routes_every_signed_payload_kind(slack: FakeSlack) -> None:
-    app = AsyncApp(
-        client=AsyncWebClient(token="xoxb-test", base_url=slack.url),
-        signing_secret=SIGNING_SECRET,
-        process_before_response=True,
-    )
-    seen: dict[str, dict[str, Any]] = {}
-
-    @app.event("message")
-    async def on_message(event: dict[str, Any], context: Any, request: AsyncBoltRequest) -> None:
-        seen["event"] = {
-            "text": event["text"],
-            "team": context.team_id,
-            "retry": request.headers["x-slack-retry-num"],
-        }
-
-    @app.action("approve")
-    async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        seen["action"] = {
-            "value": action["value"],
-            "team": body["user"]["team_id"],
-            "ts": body["container"]["message_ts"],
-        }
-
-    @app.action("tone")
-    async def on_tone(ack: Any, action: dict[str, Any]) -> None:
-        await ack()
-        seen["tone"] = {"picked": action["selected_option"]["value"]}
-
-    @app.view("edit_draft")
-    async def on_submit(ack: Any, view: dict[str, Any]) -> None:
-        await ack()
-        seen["view"] = {
-            "meta": view["private_metadata"],
-            "text": view["state"]["values"]["reply"]["text"]["value"],
-        }
-
-    @app.shortcut("draft_reply")
-    async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        opened = await client.views_open(
-            trigger_id=shortcut["trigger_id"],
-            view={
-                "type": "modal",
-                "callback_id": "edit_draft",
-                "title": {"type": "plain_text", "text": "Draft"},
-                "blocks": [],
-            },
-        )
-        seen["shortcut"] = {"text": shortcut["message"]["text"], "view": opened["view"]["id"]}
-
-    @app.command("/tactful")
-    async def on_command(ack: Any, command: dict[str, Any]) -> None:
-        await ack()
-        seen["command"] = {"text": command["text"], "channel": command["channel_id"]}
-
-    requests = {
-        "event": event_callback_body(
-            {
-                "type": "message",
-                "channel": SUPPORT,
-                "user": "UCUST",
-                "text": "late again",
-                "ts": "1.000100",
-            },
-            event_id="Ev1",
-            retry_num=1,
-        ),
-        "action": block_actions_body(
-            action_id="approve",
-            value="draft-7",
-            user_id="UAGENT",
-            channel_id=REVIEW,
-            message_ts="2.000100",
-        ),
-        "tone": block_actions_body(
-            action_id="tone",
-            selected_option="formal",
-            user_id="UAGENT",
-            channel_id=REVIEW,
-            message_ts="2.000100",
-        ),
-        "view": view_submission_body(
-            {"callback_id": "edit_draft", "private_metadata": "draft-7"},
-            user_id="UAGENT",
-            values=plain_text_values({"reply": {"text": "Edited reply"}}),
-        ),
-        "shortcut": message_shortcut_body(
-            callback_id="draft_reply",
-            user_id="UAGENT",
-            channel_id=SUPPORT,
-            message={"ts": "1.000100", "text": "late again", "user": "UCUST"},
-        ),
-        "command": slash_command_body("/tactful", "draft my parcel is late", "UAGENT", SUPPORT),
-    }
-    for name, (body, headers) in requests.items():
-        response = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
-        assert response.status == 200, (name, response.body)
-
-    assert seen == {
-        "event": {"text": "late again", "team": "T0AGENTS", "retry": ["1"]},
-        "action": {"value": "draft-7", "team": "T0AGENTS", "ts": "2.000100"},
-        "tone": {"picked": "formal"},
-        "view": {"meta": "draft-7", "text": "Edited reply"},
-        "shortcut": {"text": "late again", "view": seen["shortcut"]["view"]},
-        "command": {"text": "draft my parcel is late", "channel": SUPPORT},
-    }
-    assert seen["shortcut"]["view"] in slack.views
-
-    body, headers = slash_command_body("/tactful", "x", "UAGENT", SUPPORT, secret="wrong-secret")
-    forged = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
-    assert forged.status == 401
-
-
-# --- OpenAI ---------------------------------------------------------------------
-
-
-def schema_format(model: type[Any]) -> dict[str, Any]:
-    return {
-        "type": "json_schema",
-        "json_schema": {
-            "name": model.__name__,
-            "schema": model.model_json_schema(),
-            "strict": True,
-        },
-    }
-
-
-def complaint(text: str) -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": "You triage customer messages for a support team."},
-        {"role": "user", "content": f"<customer_message>\n{text}\n</customer_message>"},
-    ]
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
-
-
-def openai_client(fake: FakeOpenAI, retries: int = 0) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=fake.url, api_key="x", max_retries=retries)
-
-
-async def test_triage_is_a_valid_complaint_with_a_short_summary(llm: FakeOpenAI) -> None:
-    text = "My order #1234 was due last Monday and it still has not arrived. " * 3
-    async with openai_client(llm) as client:
-        completion = await client.chat.completions.create(
-            model="gpt-test", messages=complaint(text), response_format=schema_format(TriageOutput)
-        )
-
-    triage = TriageOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert (triage.kind, triage.needs_reply, triage.category) == ("complaint", True, "delivery")
-    assert triage.summary == " ".join(text.split())[:80]
-    assert completion.choices[0].finish_reason == "stop"
-    assert completion.usage is not None and completion.usage.total_tokens > 0
-    assert llm.requests[0]["model"] == "gpt-test"
-
-
-async def test_praise_is_not_a_complaint(llm: FakeOpenAI) -> None:
-    async with openai_client(llm) as client:
-        completion = await client.chat.completions.create(
-            model="m",
-            messages=complaint("PRAISE-ONLY you were great"),
-            response_format=schema_format(TriageOutput),
-        )
-    triage = TriageOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert (triage.kind, triage.needs_reply) == ("praise", False)
-
-
-async def test_draft_parses_with_the_sdk_and_quotes_its_own_reply(llm: FakeOpenAI) -> None:
-    async with openai_client(llm) as client:
-        completion = await client.chat.completions.parse(
-            model="m",
-            messages=complaint("Still waiting for my parcel"),
-            response_format=DraftOutput,
-        )
-    draft = completion.choices[0].message.parsed
-    assert draft is not None
-    assert {s.step for s in draft.steps} == set(Step)
-    assert all(s.quote in draft.reply for s in draft.steps)
-    assert [(o.offer_id, o.amount) for o in draft.offers] == [
-        ("express_reship", None),
-        ("store_credit", 20),
-    ]
-    assert llm.requests[0]["response_format"]["json_schema"]["name"] == "DraftOutput"
-
-
-async def test_json_object_mode_with_a_schema_gets_a_brief(llm: FakeOpenAI) -> None:
-    async with openai_client(llm) as client:
-        completion = await client.chat.completions.create(
-            model="m",
-            messages=[
-                {"role": "user", "content": "Thread: customer asked three times for a refund."}
-            ],
-            response_format={"type": "json_object", "schema": BriefOutput.model_json_schema()},  # type: ignore[typeddict-unknown-key]
-        )
-    brief = BriefOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert brief.issue.startswith("Thread: customer asked")
-    assert brief.next_step
-
-
-async def test_concurrent_requests_overlap_instead_of_queueing() -> None:
-    async with FakeOpenAI(latency_s=0.5) as slow, openai_client(slow) as client:
-        started = time.monotonic()
-        await asyncio.gather(
-            *(
-                client.chat.completions.create(
-                    model="m",
-                    messages=complaint(f"complaint {n}"),
-                    response_format=schema_format(TriageOutput),
-                )
-                for n in range(20)
-            )
-        )
-        elapsed = time.monotonic() - started
-    assert elapsed < 1.5
-    assert slow.max_in_flight == 20 and len(slow.requests) == 20
-
-
-async def test_injected_rate_limit_is_seen_then_retried(llm: FakeOpenAI) -> None:
-    llm.fail_next(429, retry_after=0.05)
-    async with openai_client(llm) as client:
-        with pytest.raises(openai.RateLimitError):
-            await client.chat.completions.create(model="m", messages=complaint("x"))
-    llm.fail_next(503)
-    async with openai_client(llm, retries=1) as client:
-        completion = await client.chat.completions.create(
-            model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
-        )
-    assert TriageOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert len(llm.requests) == 3
-
-
-async def test_a_custom_responder_can_return_broken_output() -> None:
-    async with (
-        FakeOpenAI(responder=lambda request: "not json at all") as fake,
-        openai_client(fake) as client,
-    ):
-        completion = await client.chat.completions.create(model="m", messages=complaint("x"))
-    assert completion.choices[0].message.content == "not json at all"
-
-
 # --- standalone processes -------------------------------------------------------
 
 
 @pytest.fixture
-def standalone() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
+async def standalone() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    started: list[asyncio.subprocess.Process] = []
     yield started
     for process in started:
         process.terminate()
-        process.wait(timeout=5)
+        await asyncio.wait_for(process.wait(), timeout=5)
 
 
-@pytest.mark.parametrize(
-    ("module", "probe"),
-    [
-        ("tests.fakes.slack_api", "auth.test"),
-        ("tests.fakes.openai_api", "models"),
-    ],
-)
-async def test_fakes_run_as_their_own_process(
-    standalone: list[subprocess.Popen[str]], module: str, probe: str
-) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", "--print-url"],
+async def start_process(
+    standalone: list[asyncio.subprocess.Process], module: str, *args: str
+) -> str:
+    """Run ``python -m module --port 0 --print-url *args`` and return the URL it prints."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", module, "--port", "0", "--print-url", *args),
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     standalone.append(process)
-    assert process.stdout is not None
-    url = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=10)
-    url = url.strip()
-    assert url.startswith("http://127.0.0.1:")
-    if probe == "auth.test":
-        assert (await AsyncWebClient(token="xoxb-test", base_url=url).auth_test())[
-            "team_id"
-        ] == "T0AGENTS"
-    else:
-        async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as client:
-            assert [m.id async for m in client.models.list()] == ["fake-model"]
+    assert process.stdout is not None and process.stderr is not None
+    url = (await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode().strip()
+    if not url:
+        pytest.fail((await process.stderr.read()).decode())
+    return url
+
+
+async def test_slack_runs_as_its_own_process_with_a_seed_file(
+    standalone: list[asyncio.subprocess.Process], tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"users": [{"id": "UAGENT", "name": "ana"}]}))
+    url = await start_process(standalone, "tests.fakes.slack_api", "--seed", str(seed))
+    client = AsyncWebClient(token="xoxb-test", base_url=url)
+
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/api/")
+    assert (await client.auth_test())["team_id"] == "T0AGENTS"
+    assert (await client.users_info(user="UAGENT"))["user"]["name"] == "ana"
+
+
+async def test_openai_runs_as_its_own_process(standalone: list[asyncio.subprocess.Process]) -> None:
+    url = await start_process(standalone, "tests.fakes.openai_api", "--latency", "0.01")
+    async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as client:
+        assert [m.id async for m in client.models.list()] == ["fake-model"]
+
+
+async def test_a_running_fake_is_seeded_and_inspected_over_http(slack: FakeSlack) -> None:
+    seed = {
+        "users": [{"id": "UEXT", "name": "eve", "team_id": "T0OTHER", "is_stranger": True}],
+        "usergroups": {"S0AGENTS": ["UAGENT"]},
+        "channels": {"C0SHARED": {"is_ext_shared": True}},
+        "messages": [{"channel": "C0SHARED", "ts": "1.000100", "text": "hello", "user": "UEXT"}],
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{slack.base_url}/_fake/seed", json=seed) as response:
+            assert response.status == 200
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
+        thread = await client.conversations_replies(channel="C0SHARED", ts="1.000100")
+        async with http.get(f"{slack.base_url}/_fake/calls") as response:
+            calls = (await response.json())["calls"]
+
+    assert thread["messages"][0]["text"] == "hello"
+    assert slack.workspace.users["UEXT"]["is_stranger"] is True
+    assert [(c["method"], c["args"]["ts"], c["response"]["ok"]) for c in calls] == [
+        ("conversations.replies", "1.000100", True)
+    ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from app.domain.models import Step
-from app.store import DraftStateError, Store
+from app.store import Store
 
 if TYPE_CHECKING:
     from conftest import StoreFactory, StoreOpener
@@ -44,48 +44,105 @@ async def test_a_job_rerun_after_a_crash_continues_the_same_draft(
     assert after_restart.id == before_crash.id and after_restart.version == 1
 
 
-async def test_regenerating_supersedes_the_old_version_and_keeps_the_card(
+async def test_a_job_rerun_after_the_card_was_filled_changes_nothing(
     store: Store, factory: StoreFactory,
 ) -> None:
-    first_id = await factory.pending_draft(store)
-    await store.set_card(draft_id=first_id, channel="C_REVIEW", ts="1712000050.000001")
-    first = await store.get_draft(draft_id=first_id)
-    assert first is not None
+    draft_id = await factory.pending_draft(store)
+    pending = await store.get_draft(draft_id=draft_id)
+    assert pending is not None
 
-    second = await store.start_draft(complaint_id=first.complaint_id)
+    rerun = await store.start_draft(complaint_id=pending.complaint_id)
 
-    assert (second.version, second.card_channel, second.card_ts) == (
-        2, "C_REVIEW", "1712000050.000001")
-    old = await store.get_draft(draft_id=first_id)
-    assert old is not None and old.status == "superseded"
-    assert await store.claim_for_send(draft_id=first_id, user_id="U_AGENT",
-                                      final_text=first.text) is None
-    latest = await store.latest_draft(complaint_id=first.complaint_id)
-    assert latest is not None and latest.id == second.id
+    assert rerun == pending  # same row, still pending: nothing left to draft
+    late = await store.save_draft_result(draft_id=draft_id,
+                                         result=factory.result(text="a second opinion"))
+    assert late.text == pending.text
 
 
-async def test_a_failed_draft_can_be_retried_as_a_new_version(
+async def test_regenerating_in_place_rewrites_a_pending_draft_and_keeps_the_cost(
+    store: Store, factory: StoreFactory,
+) -> None:
+    draft_id = await factory.pending_draft(store)
+    warmer = factory.result(text="Dana, I'm truly sorry.", tokens=(100, 50))
+
+    rewritten = await store.replace_result(draft_id=draft_id, user_id="U_AGENT",
+                                           result=warmer.model_copy(update={"tone": "warmer"}))
+
+    assert rewritten is not None and rewritten.status == "pending"
+    assert (rewritten.text, rewritten.tone) == ("Dana, I'm truly sorry.", "warmer")
+    assert (rewritten.prompt_tokens, rewritten.completion_tokens) == (400, 170)
+    trail = await store.decisions(draft_id=draft_id)
+    assert [(d.action, d.detail["after"], d.detail["tone"]) for d in trail] == [
+        ("regenerate", "Dana, I'm truly sorry.", "warmer")]
+
+    # A rewrite that fails leaves the draft usable and says why on the card.
+    await store.note_draft_error(draft_id=draft_id, error="LLM unavailable")
+    noted = await store.get_draft(draft_id=draft_id)
+    assert noted is not None and (noted.status, noted.error) == ("pending", "LLM unavailable")
+
+    # A rewrite finishing after the agent approved changes nothing.
+    assert await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT",
+                                      final_text=rewritten.text)
+    assert await store.replace_result(draft_id=draft_id, user_id="U_AGENT",
+                                      result=factory.result(text="too late")) is None
+
+
+async def test_a_failed_draft_is_retried_in_place_or_as_a_new_version(
     store: Store, factory: StoreFactory,
 ) -> None:
     accepted = await store.accept_complaint(complaint=factory.complaint())
     assert accepted is not None
-    draft = await store.start_draft(complaint_id=accepted.complaint_id)
-    await store.mark_draft_failed(draft_id=draft.id, error="LLM unavailable")
-    failed = await store.get_draft(draft_id=draft.id)
+    first = await store.start_draft(complaint_id=accepted.complaint_id)
+    await store.set_card(draft_id=first.id, channel="C_REVIEW", ts="1712000050.000001")
+    await store.mark_draft_failed(draft_id=first.id, error="LLM unavailable")
+    failed = await store.get_draft(draft_id=first.id)
     assert failed is not None and (failed.status, failed.error) == ("failed", "LLM unavailable")
 
-    retry = await store.start_draft(complaint_id=accepted.complaint_id)
-    assert retry.version == 2 and retry.status == "drafting"
+    # Retry button: the same row goes back to drafting and the next job fills it.
+    restarted = await store.restart_draft(draft_id=first.id)
+    assert restarted is not None and (restarted.status, restarted.error) == ("drafting", None)
+    assert await store.restart_draft(draft_id=first.id) is None
+    assert (await store.start_draft(complaint_id=accepted.complaint_id)).id == first.id
+
+    # A job re-queued without a restart makes version 2 on the same card.
+    await store.mark_draft_failed(draft_id=first.id, error="LLM unavailable")
+    second = await store.start_draft(complaint_id=accepted.complaint_id)
+    assert (second.version, second.status, second.card_ts) == (
+        2, "drafting", "1712000050.000001")
+    old = await store.get_draft(draft_id=first.id)
+    assert old is not None and old.status == "superseded"
+    latest = await store.latest_draft(complaint_id=accepted.complaint_id)
+    assert latest == second
 
 
-async def test_a_settled_complaint_takes_no_new_draft(store: Store, factory: StoreFactory) -> None:
+async def test_a_settled_complaint_gets_no_new_draft(store: Store, factory: StoreFactory) -> None:
     draft_id = await factory.pending_draft(store)
     discarded = await store.discard(draft_id=draft_id, user_id="U_AGENT", reason="spam")
     assert discarded is not None
-    with pytest.raises(DraftStateError, match="discarded"):
-        await store.start_draft(complaint_id=discarded.complaint_id)
+
+    again = await store.start_draft(complaint_id=discarded.complaint_id)
+
+    assert (again.id, again.status) == (draft_id, "discarded")
     with pytest.raises(LookupError):
         await store.start_draft(complaint_id=9999)
+
+
+async def test_a_complaint_overtaken_before_its_job_ran_is_born_superseded(
+    store: Store, factory: StoreFactory,
+) -> None:
+    thread = "1712000000.000100"
+    first = await store.accept_complaint(complaint=factory.complaint(thread))
+    # The customer writes again before any worker picked up the first message.
+    await store.supersede_thread(channel_id="C_SUPPORT", thread_ts=thread,
+                                 newer_than_ts="1712000030.000100")
+    second = await store.accept_complaint(
+        complaint=factory.complaint("1712000030.000100", thread_ts=thread))
+    assert first is not None and second is not None
+
+    stale = await store.start_draft(complaint_id=first.complaint_id)
+    fresh = await store.start_draft(complaint_id=second.complaint_id)
+
+    assert (stale.status, fresh.status) == ("superseded", "drafting")
 
 
 async def test_a_customer_follow_up_supersedes_the_older_cards_of_that_thread(
@@ -141,3 +198,13 @@ async def test_a_pending_card_survives_a_restart(
     assert draft.text == factory.result().text
     complaint = await after.get_complaint(complaint_id=draft.complaint_id)
     assert complaint is not None and complaint.user_name == "Dana"
+
+
+async def test_a_terminal_complaint_without_a_slack_timestamp_is_drafted(
+    store: Store, factory: StoreFactory,
+) -> None:
+    accepted = await store.accept_complaint(
+        complaint=factory.complaint("cli-2f9c", channel="cli", source="cli"))
+    assert accepted is not None
+    draft = await store.start_draft(complaint_id=accepted.complaint_id)
+    assert draft.status == "drafting"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from app.store import DatabaseURLError, async_url, create_store_engine
+from app.store import DatabaseURLError, Store, async_url, create_store_engine
 
 
 @pytest.mark.parametrize(
@@ -54,3 +55,17 @@ async def test_sqlite_connections_use_wal_and_wait_for_locks(tmp_path: Path) -> 
     finally:
         await engine.dispose()
     assert (journal, busy, foreign_keys) == ("wal", 5000, 1)
+
+
+async def test_an_in_memory_store_serves_concurrent_tasks_of_one_process() -> None:
+    # `tactful draft` and quick experiments may run without a file.
+    store = await Store.open("sqlite://")
+    try:
+        outcomes = await asyncio.gather(*[store.first_delivery(event_id="Ev1")
+                                          for _ in range(10)])
+        job_ids = await asyncio.gather(*[store.enqueue(kind="draft", complaint_id=None)
+                                         for _ in range(10)])
+    finally:
+        await store.close()
+    assert outcomes.count(True) == 1
+    assert len(set(job_ids)) == 10

@@ -100,7 +100,6 @@ async def _accept(services: Services, event: dict[str, Any], body: dict[str, Any
             message_ts=ts,
             thread_ts=root,
             user_id=user,
-            user_name=None,
             text=redact(text).text,
             source="watch",
         )
@@ -152,7 +151,6 @@ async def _mention(
             message_ts=target["ts"],
             thread_ts=root,
             user_id=target.get("user") or "",
-            user_name=None,
             text=redact(target.get("text") or "").text,
             source="mention",
             requested_by=user,
