@@ -11,18 +11,20 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from app.terminal_view import print_draft
-from app.domain.models import TONES, Complaint
+from app.domain.models import TONES, Complaint, DraftResult
 from app.domain.ports import LLMError
 from app.prompting.errors import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
+from app.terminal_view import print_draft
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
     no_args_is_help=True,
     add_completion=False,
 )
-prompts_cli = typer.Typer(help="Check the prompt files and the offer catalog.", no_args_is_help=True)
+prompts_cli = typer.Typer(
+    help="Check the prompt files and the offer catalog.", no_args_is_help=True
+)
 cli.add_typer(prompts_cli, name="prompts")
 
 out = Console()
@@ -43,7 +45,9 @@ def _settings() -> Settings:
 
 @cli.command()
 def draft(
-    file: Annotated[str, typer.Argument(help="A file with the customer's message, or - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="A file with the customer's message, or - for stdin.")
+    ],
     tone: Annotated[
         Optional[str], typer.Option(help=f"One of: {', '.join(TONES)}.")  # noqa: UP045 (typer)
     ] = None,
@@ -62,7 +66,9 @@ def draft(
         raise _fail(f"--tone must be one of {', '.join(TONES)} (got {tone!r}).")
     text = sys.stdin.read() if file == "-" else _read(Path(file))
     if not text.strip():
-        raise _fail("the complaint is empty: pass a file with the customer's message, or - and pipe it in.")
+        raise _fail(
+            "the complaint is empty: pass a file with the customer's message, or - and pipe it in."
+        )
     settings = _settings()
     try:
         settings.require("OPENAI_API_KEY")
@@ -81,13 +87,15 @@ def draft(
         print_draft(out, result)
 
 
-async def _draft(settings: Settings, complaint: Complaint, **options: str | None):  # type: ignore[no-untyped-def]
+async def _draft(
+    settings: Settings, complaint: Complaint, *, tone: str | None, guidance: str | None
+) -> DraftResult:
     from app.runtime import build_drafting
 
     drafting = build_drafting(settings)
     try:
         with err.status("Drafting a reply… (triage, then draft)", spinner="dots"):
-            return await drafting.pipeline.draft(complaint, **options)
+            return await drafting.pipeline.draft(complaint, tone=tone, guidance=guidance)
     finally:
         await drafting.aclose()
 
@@ -129,9 +137,13 @@ def prompts_check(
 
 @cli.command()
 def serve(
-    port: Annotated[int, typer.Option(help="HTTP port for /slack/events, /healthz and /metrics.")] = 3000,
+    port: Annotated[
+        int, typer.Option(help="HTTP port for /slack/events, /healthz and /metrics.")
+    ] = 3000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
-    socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (no public URL; for development).")] = False,
+    socket: Annotated[
+        bool, typer.Option("--socket", help="Socket Mode (no public URL; for development).")
+    ] = False,
 ) -> None:
     """Run the Slack bot (HTTP mode by default, Socket Mode with --socket)."""
     settings = _settings()
@@ -163,7 +175,9 @@ def serve(
 def manifest(
     url: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Public base URL of `tactful serve` (HTTP mode), e.g. https://tactful.example.com"),
+        typer.Option(
+            help="Public base URL of `tactful serve` (HTTP mode), e.g. https://tactful.example.com"
+        ),
     ] = None,
     socket: Annotated[bool, typer.Option("--socket", help="A manifest for Socket Mode.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="json or yaml")] = "yaml",

@@ -78,7 +78,12 @@ class Settings(BaseSettings):
     )
     # bot: Approve posts the reply as the bot; agent: the agent gets the text to post themselves.
     send_as: Literal["bot", "agent"] = Field("bot", validation_alias="TACTFUL_SEND_AS")
-    max_concurrent_drafts: int = Field(64, ge=1, le=500, validation_alias="TACTFUL_MAX_CONCURRENT_DRAFTS")
+    max_concurrent_drafts: int = Field(
+        64, ge=1, le=500, validation_alias="TACTFUL_MAX_CONCURRENT_DRAFTS"
+    )
+    # How long a claimed drafting job stays with its worker without a heartbeat: a process
+    # that dies mid-draft hands its jobs to another within about this long (plus 1 s polling).
+    job_lease_s: float = Field(20.0, gt=0, le=600, validation_alias="TACTFUL_JOB_LEASE_SECONDS")
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
 

@@ -46,7 +46,11 @@ def print_draft(console: Console, result: DraftResult) -> None:
     if not result.flags:
         flags.append("none", style="green")
     console.print(
-        Panel(Group(checklist, Text("Flags", style="bold"), flags), title="Checklist", title_align="left")
+        Panel(
+            Group(checklist, Text("Flags", style="bold"), flags),
+            title="Checklist",
+            title_align="left",
+        )
     )
     if result.follow_up:
         console.print(Text.assemble(("Follow-up  ", "bold"), result.follow_up))

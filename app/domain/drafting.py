@@ -192,7 +192,9 @@ def _result(
     )
 
 
-def offers_by_id(book: Playbook, offer_ids: list[str], base: list[ProposedOffer]) -> list[ProposedOffer]:
+def offers_by_id(
+    book: Playbook, offer_ids: list[str], base: list[ProposedOffer]
+) -> list[ProposedOffer]:
     """The offers an agent picked in the edit modal, in the order picked.
 
     An offer the draft already carried keeps its amount and reason; a newly
@@ -203,8 +205,7 @@ def offers_by_id(book: Playbook, offer_ids: list[str], base: list[ProposedOffer]
     for offer_id in offer_ids:
         if offer_id in known:
             picked.append(known[offer_id])
-        elif offer_id in book.catalog:
-            offer = book.catalog.get(offer_id)
+        elif (offer := book.catalog.get(offer_id)) is not None:
             picked.append(
                 ProposedOffer(
                     offer_id=offer.id,

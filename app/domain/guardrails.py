@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
-from app.domain.facts import amounts_in, dates_in, numbers_in
+from app.domain.facts import DateMention, amounts_in, dates_in, numbers_in
 from app.domain.mentions import neutralize_mentions
 from app.domain.models import STEP_LABELS, DraftOutput, Flag, OfferProposal, ProposedOffer, Step
 from app.domain.offers import Offer, OfferCatalog, YamlSource
@@ -94,12 +94,17 @@ class GuardrailPolicy(BaseModel):
             found = pattern.search(reply)
             if found:
                 flags.append(
-                    Flag(code="avoid_phrase", message=f'Avoid "{found.group()}": {avoid.why}.')
+                    Flag(
+                        code="avoid_phrase",
+                        message=f'Avoid "{found.group()}": {avoid.why.rstrip(".")}.',
+                    )
                 )
         return flags
 
     def promises(self, reply: str) -> list[re.Match[str]]:
-        return [m for _, pattern in self._promises for m in pattern.finditer(reply)]
+        """Every promise pattern match in ``reply``, in reading order."""
+        found = [m for _, pattern in self._promises for m in pattern.finditer(reply)]
+        return sorted(found, key=lambda m: m.start())
 
 
 def _phrase_pattern(phrase: str) -> tuple[re.Pattern[str], str | None]:
@@ -166,7 +171,15 @@ def apply_guardrails(
         )
 
     flags.extend(policy.avoid_phrase_flags(output.reply))
-    flags.extend(_fact_flags(output.reply, offers, removed, policy, "\n".join(context)))
+    backing = "\n".join(context)
+    reply_dates = dates_in(output.reply)
+    for flag in (
+        _amount_flag(output.reply, offers, removed, backing),
+        _date_flag(reply_dates, backing),
+        _promise_flag(output.reply, reply_dates, policy, backing),
+    ):
+        if flag is not None:
+            flags.append(flag)
     if mention_count:
         flags.append(
             Flag(
@@ -246,66 +259,66 @@ def _screen_offers(
     return kept, removed
 
 
-def _fact_flags(
-    reply: str,
-    offers: list[ProposedOffer],
-    removed: list[OfferProposal],
-    policy: GuardrailPolicy,
-    context: str,
-) -> list[Flag]:
-    flags = []
+def _amount_flag(
+    reply: str, offers: list[ProposedOffer], removed: list[OfferProposal], context: str
+) -> Flag | None:
     backed_numbers = numbers_in(context)
     kept_amounts = {(o.unit == "percent", round(o.amount, 2)) for o in offers if o.amount}
+    # An amount only a removed offer carried stays flagged even when the
+    # customer typed it: "give me $5000" must not back "$5000" in the reply.
     removed_amounts = {round(p.amount, 2) for p in removed if p.amount}
-    unbacked_amounts = []
-    for amount in amounts_in(reply):
-        key = (amount.percent, amount.value)
-        if key in kept_amounts or amount.value == 0:
-            continue
-        if amount.value in removed_amounts or amount.value not in backed_numbers:
-            unbacked_amounts.append(amount.text)
-    if unbacked_amounts:
-        flags.append(
-            Flag(
-                code="unbacked_amount",
-                message="Amounts that neither a kept offer nor the conversation backs: "
-                + _quoted(unbacked_amounts)
-                + ". Check them before sending.",
-            )
-        )
+    unbacked = [
+        amount.text
+        for amount in amounts_in(reply)
+        if (amount.percent, amount.value) not in kept_amounts
+        and amount.value != 0
+        and (amount.value in removed_amounts or amount.value not in backed_numbers)
+    ]
+    if not unbacked:
+        return None
+    return Flag(
+        code="unbacked_amount",
+        message="Amounts that neither a kept offer nor the conversation backs: "
+        + _quoted(unbacked)
+        + ". Check them before sending.",
+    )
 
-    backed_dates = {key for mention in dates_in(context) for key in mention.keys}
-    unbacked_dates = [d for d in dates_in(reply) if not backed_dates.intersection(d.keys)]
-    if unbacked_dates:
-        flags.append(
-            Flag(
-                code="unbacked_date",
-                message="Dates or deadlines the conversation does not back: "
-                + _quoted([d.text for d in unbacked_dates])
-                + ". Confirm them with the team or take them out.",
-            )
-        )
 
-    # A deadline already flagged as a date is not flagged twice as a promise.
-    flagged_spans = [d.span for d in unbacked_dates]
+def _date_flag(reply_dates: list[DateMention], context: str) -> Flag | None:
+    backed = {key for mention in dates_in(context) for key in mention.keys}
+    unbacked = [d.text for d in reply_dates if not backed.intersection(d.keys)]
+    if not unbacked:
+        return None
+    return Flag(
+        code="unbacked_date",
+        message="Dates or deadlines the conversation does not back: "
+        + _quoted(unbacked)
+        + ". Confirm them with the team or take them out.",
+    )
+
+
+def _promise_flag(
+    reply: str, reply_dates: list[DateMention], policy: GuardrailPolicy, context: str
+) -> Flag | None:
+    # A deadline ("within 48 hours") is judged once, as a date: flagged there
+    # when unbacked, and no promise to flag when the conversation gave it.
+    date_spans = [d.span for d in reply_dates]
     promises = [
-        m
+        m.group()
         for m in policy.promises(reply)
-        if not any(m.start() < end and start < m.end() for start, end in flagged_spans)
+        if not any(m.start() < end and start < m.end() for start, end in date_spans)
     ]
     if promises:
         plain_context = _plain(context)
-        promises = [m for m in promises if _plain(m.group()) not in plain_context]
-    if promises:
-        flags.append(
-            Flag(
-                code="unbacked_promise",
-                message="Promises nobody has confirmed: "
-                + _quoted([m.group() for m in promises])
-                + ". Promise only what the team can keep.",
-            )
-        )
-    return flags
+        promises = [p for p in promises if _plain(p) not in plain_context]
+    if not promises:
+        return None
+    return Flag(
+        code="unbacked_promise",
+        message="Promises nobody has confirmed: "
+        + _quoted(promises)
+        + ". Promise only what the team can keep.",
+    )
 
 
 def _quoted(items: list[str]) -> str:

@@ -123,7 +123,9 @@ class OfferCatalog(BaseModel):
             f"{o.id} {o.limit_text(self.currency)}" for o in self.offers if o.max is not None
         ]
         free = [o.id for o in self.offers if o.max is None]
-        parts = ["Agents may grant alone: " + ", ".join(limited)]
+        parts = []
+        if limited:
+            parts.append("Agents may grant alone: " + ", ".join(limited))
         if free:
             parts.append("no amount attached: " + ", ".join(free))
         return "; ".join(parts) + ". Anything beyond needs a manager."

@@ -60,7 +60,8 @@ _IBAN = re.compile(
 )
 
 # 13-19 digits, single spaces or dashes between them; the Luhn check decides.
-_CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d])")
+# After a "+" it is an international phone number, never a card.
+_CARD = re.compile(r"(?<![\d.,+])\d(?:[ -]?\d){12,18}(?![\d])")
 
 # A phone candidate: optional +/00 prefix, then digit groups joined by one
 # separator, a group may sit in parentheses.  Possessive so the validator sees

@@ -98,10 +98,15 @@ def draft_body(
         blocks.append(_section(label + quote(safe(chunk))))
     if offers:
         fields = [
-            {"type": "mrkdwn", "text": clip(f"*{safe(o.describe())}*\n{safe(o.why_it_helps)}", 2000)}
+            {
+                "type": "mrkdwn",
+                "text": clip(f"*{safe(o.describe())}*\n{safe(o.why_it_helps)}", 2000),
+            }
             for o in offers[:10]
         ]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Offers*"}, "fields": fields})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Offers*"}, "fields": fields}
+        )
     else:
         blocks.append(_section("*Offers*\nNo offer within the catalog and your authority."))
     marks = " ".join(
@@ -221,7 +226,11 @@ def _fit(blocks: Blocks) -> Blocks:
         return blocks
     tail = blocks[-4:]
     head = blocks[: MAX_BLOCKS - len(tail) - 1]
-    return [*head, _context("…the draft is too long to show in full; open Edit to see all of it."), *tail]
+    return [
+        *head,
+        _context("…the draft is too long to show in full; open Edit to see all of it."),
+        *tail,
+    ]
 
 
 def ephemeral_draft(result: DraftResult, *, note: str = "") -> tuple[str, Blocks]:
@@ -341,7 +350,10 @@ def guidance_modal(draft_id: int) -> dict[str, Any]:
                     "action_id": "text",
                     "multiline": True,
                     "max_length": 1000,
-                    "placeholder": {"type": "plain_text", "text": "e.g. offer express shipping, keep it short"},
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": "e.g. offer express shipping, keep it short",
+                    },
                 },
             }
         ],
@@ -397,5 +409,9 @@ def brief(summary: Brief, *, message_count: int) -> tuple[str, Blocks]:
     out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Escalation brief"}}]
     for section in sections:
         out.extend(_section(chunk) for chunk in split_text(section))
-    out.append(_context(f"From {message_count} messages · prompt {summary.prompt_version} · only you can see this"))
+    out.append(
+        _context(
+            f"From {message_count} messages · prompt {summary.prompt_version} · only you can see this"
+        )
+    )
     return "Escalation brief: " + clip(summary.issue, 200), _fit(out)

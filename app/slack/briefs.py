@@ -24,11 +24,19 @@ async def brief_thread(
         raw = await thread_messages(services.client, channel=channel, thread_ts=thread_ts)
     except SlackApiError as exc:
         error = exc.response.get("error")
-        hint = " Invite tactful to that channel first." if error in ("not_in_channel", "channel_not_found") else ""
-        await respond(text=f"I could not read that thread ({error}).{hint}", response_type="ephemeral")
+        hint = (
+            " Invite tactful to that channel first."
+            if error in ("not_in_channel", "channel_not_found")
+            else ""
+        )
+        await respond(
+            text=f"I could not read that thread ({error}).{hint}", response_type="ephemeral"
+        )
         return
     thread = [
-        ThreadMessage(author=await author_role(services.agents, m), text=m.get("text") or "", ts=m.get("ts"))
+        ThreadMessage(
+            author=await author_role(services.agents, m), text=m.get("text") or "", ts=m.get("ts")
+        )
         for m in raw
         if (m.get("text") or "").strip()
     ]

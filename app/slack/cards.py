@@ -27,12 +27,23 @@ async def publish_card(services: Services, complaint: Complaint, draft: Draft) -
     book = services.playbook.current()
     text, card_blocks = blocks.card(complaint, draft, book.catalog)
     if draft.card_ts and draft.card_channel:
-        await _send(services, "chat_update", channel=draft.card_channel, ts=draft.card_ts,
-                    text=text, blocks=card_blocks)
+        await _send(
+            services,
+            "chat_update",
+            channel=draft.card_channel,
+            ts=draft.card_ts,
+            text=text,
+            blocks=card_blocks,
+        )
         return draft
     response = await _send(
-        services, "chat_postMessage", channel=services.review_channel, text=text,
-        blocks=card_blocks, unfurl_links=False, unfurl_media=False,
+        services,
+        "chat_postMessage",
+        channel=services.review_channel,
+        text=text,
+        blocks=card_blocks,
+        unfurl_links=False,
+        unfurl_media=False,
     )
     await services.store.set_card(draft_id=draft.id, channel=response["channel"], ts=response["ts"])
     fresh = await services.store.get_draft(draft_id=draft.id)
@@ -75,6 +86,11 @@ def _shrink(card_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kept.append(block)
     kept.insert(
         -1 if kept and kept[-1]["type"] == "actions" else len(kept),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Shortened to fit Slack; open Edit for the full draft."}]},
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": "Shortened to fit Slack; open Edit for the full draft."}
+            ],
+        },
     )
     return kept[:50]

@@ -21,7 +21,9 @@ BOT_SCOPES = [
 BOT_EVENTS = ["message.channels", "message.groups", "app_mention", "app_home_opened"]
 
 
-def build_manifest(*, url: str | None = None, socket_mode: bool = False, name: str = "tactful") -> dict[str, Any]:
+def build_manifest(
+    *, url: str | None = None, socket_mode: bool = False, name: str = "tactful"
+) -> dict[str, Any]:
     """Socket Mode needs no public URL; HTTP mode points every request at ``url``/slack/events."""
     endpoint = f"{url.rstrip('/')}/slack/events" if url else "https://YOUR-HOST/slack/events"
     command: dict[str, Any] = {

@@ -82,7 +82,9 @@ async def approve_and_send(services: Services, *, draft_id: int, user_id: str) -
         log.warning("reply_refused", draft_id=draft_id, error=error)
         await store.release_send(draft_id=draft_id, error=f"Slack refused the reply ({error})")
         await refresh_card(services, draft_id)
-        return SendOutcome(False, f"Slack refused the reply ({error}). Nothing was sent; approve again to retry.")
+        return SendOutcome(
+            False, f"Slack refused the reply ({error}). Nothing was sent; approve again to retry."
+        )
     await store.mark_sent(draft_id=draft_id, channel=complaint.channel_id, ts=posted_ts)
     metrics.DECISIONS.labels(action="approve").inc()
     log.info("reply_sent", draft_id=draft_id)
@@ -90,7 +92,9 @@ async def approve_and_send(services: Services, *, draft_id: int, user_id: str) -
     return SendOutcome(True, "Sent.")
 
 
-async def _already_posted(services: Services, channel: str, thread_ts: str, draft_id: int) -> str | None:
+async def _already_posted(
+    services: Services, channel: str, thread_ts: str, draft_id: int
+) -> str | None:
     """After an earlier failed attempt, look for a post of ours for this draft."""
     draft = await services.store.get_draft(draft_id=draft_id)
     if draft is None or draft.send_attempts <= 1:

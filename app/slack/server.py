@@ -12,7 +12,6 @@ import os
 import socket
 import time
 import uuid
-from typing import Any
 
 import structlog
 from aiohttp import web
@@ -172,11 +171,9 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
     assert bot.app is not None and settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
     try:
-        await handler.start_async()
+        await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.stop()
         if runner:
             await runner.cleanup()
-
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -12,8 +12,9 @@ from app.slack.agents import AgentDirectory
 PAGE = 200
 
 
-async def thread_messages(client: AsyncWebClient, *, channel: str, thread_ts: str,
-                          max_messages: int = 1000) -> list[dict[str, Any]]:
+async def thread_messages(
+    client: AsyncWebClient, *, channel: str, thread_ts: str, max_messages: int = 1000
+) -> list[dict[str, Any]]:
     """All messages of a thread, following ``response_metadata.next_cursor``."""
     messages: list[dict[str, Any]] = []
     cursor: str | None = None
@@ -46,15 +47,22 @@ async def history_before(
         if not text.strip():
             continue
         history.append(
-            ThreadMessage(author=await author_role(agents, message), text=text, ts=message.get("ts"))
+            ThreadMessage(
+                author=await author_role(agents, message), text=text, ts=message.get("ts")
+            )
         )
     return history
 
 
-async def author_role(agents: AgentDirectory, message: dict[str, Any]) -> str:
+Author = Literal["customer", "agent", "bot"]
+
+
+async def author_role(agents: AgentDirectory, message: dict[str, Any]) -> Author:
     if message.get("bot_id") or message.get("subtype") == "bot_message":
         return "bot"
     user = message.get("user")
-    if user and await agents.is_agent(user, team_id=message.get("user_team") or message.get("team")):
+    if user and await agents.is_agent(
+        user, team_id=message.get("user_team") or message.get("team")
+    ):
         return "agent"
     return "customer"

@@ -27,7 +27,7 @@ from app.store import Complaint, Job
 
 log = structlog.get_logger(__name__)
 
-LEASE_S = 20.0
+# The lease itself is Settings.job_lease_s (TACTFUL_JOB_LEASE_SECONDS, default 20 s).
 HEARTBEAT_S = 5.0
 POLL_S = 1.0
 RETRY_SLACK_S = 5.0
@@ -41,6 +41,9 @@ class JobWorker:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._lease_s = services.settings.job_lease_s
+        # Several heartbeats per lease, so one slow store write never loses a live job.
+        self._heartbeat_s = min(HEARTBEAT_S, self._lease_s / 4)
 
     def wake(self) -> None:
         self._wake.set()
@@ -51,7 +54,7 @@ class JobWorker:
         while not self._stopping:
             await self._slots.acquire()
             try:
-                job = await store.claim_job(worker=self._services.worker_id, lease_s=LEASE_S)
+                job = await store.claim_job(worker=self._services.worker_id, lease_s=self._lease_s)
             except Exception:
                 self._slots.release()
                 log.exception("job_claim_failed")
@@ -105,9 +108,9 @@ class JobWorker:
 
     async def _heartbeat(self, job_id: int) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(self._heartbeat_s)
             kept = await self._services.store.extend_lease(
-                job_id=job_id, worker=self._services.worker_id, lease_s=LEASE_S
+                job_id=job_id, worker=self._services.worker_id, lease_s=self._lease_s
             )
             if not kept:
                 log.warning("job_lease_lost", job_id=job_id)
@@ -120,8 +123,11 @@ async def _domain_complaint(services: Services, complaint: Complaint) -> DomainC
     if complaint.thread_ts and complaint.thread_ts != complaint.message_ts:
         try:
             history = await history_before(
-                services.client, services.agents, channel=complaint.channel_id,
-                thread_ts=root, before_ts=complaint.message_ts,
+                services.client,
+                services.agents,
+                channel=complaint.channel_id,
+                thread_ts=root,
+                before_ts=complaint.message_ts,
             )
         except SlackApiError as exc:
             log.warning("thread_history_unavailable", error=exc.response.get("error"))
@@ -156,9 +162,7 @@ async def run_draft_job(services: Services, job: Job) -> None:
         return
     draft = await publish_card(services, complaint, draft)
     try:
-        result = await pipeline.draft(
-            domain, triage=triaged.value, guidance=complaint.guidance
-        )
+        result = await pipeline.draft(domain, triage=triaged.value, guidance=complaint.guidance)
     except LLMError as exc:
         await _mark_failed(services, draft.id, exc)
         return
@@ -178,17 +182,28 @@ async def run_regenerate_job(services: Services, job: Job) -> None:
         return
     complaint = await store.get_complaint(complaint_id=draft.complaint_id)
     assert complaint is not None
-    previous = DraftResult(
-        text=draft.final_text or draft.text, offers=draft.offers, checklist=draft.checklist,
-        flags=draft.flags, follow_up=draft.follow_up, triage=draft.triage,
-        prompt_version=draft.prompt_version, model=draft.model,
-    ) if draft.triage else None
+    previous = (
+        DraftResult(
+            text=draft.final_text or draft.text,
+            offers=draft.offers,
+            checklist=draft.checklist,
+            flags=draft.flags,
+            follow_up=draft.follow_up,
+            triage=draft.triage,
+            prompt_version=draft.prompt_version,
+            model=draft.model,
+        )
+        if draft.triage
+        else None
+    )
     if previous is None:
         return
     try:
         result = await services.drafting.pipeline.rewrite(
-            await _domain_complaint(services, complaint), previous,
-            tone=job.payload.get("tone"), guidance=job.payload.get("guidance"),
+            await _domain_complaint(services, complaint),
+            previous,
+            tone=job.payload.get("tone"),
+            guidance=job.payload.get("guidance"),
         )
     except LLMError as exc:
         await store.note_draft_error(draft_id=draft.id, error=_explain(exc))

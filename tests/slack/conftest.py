@@ -3,27 +3,38 @@
 Requests go over real HTTP to the bot's own aiohttp server (``POST
 /slack/events``), signed as Slack signs them; what the bot does is read back
 from the fake Slack's call log and from the store.
+
+For the hard rules: ``GatedOpenAI`` holds the draft call of a chosen message
+(to catch a bot mid-draft), and ``postgres_database_url`` gives a fresh
+PostgreSQL database that several bot instances share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import inspect
 import itertools
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from app.settings import Settings
 from app.slack.server import Bot, http_app
 from app.store import Draft
+from tests.fakes.llm_replies import DRAFT, customer_text, schema_name
 from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.signing import event_callback_body, message_event
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.signing import block_actions_body, event_callback_body, message_event
+from tests.fakes.slack_api import FakeSlack, SlackCall
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = "C0SUPPORT"
@@ -124,14 +135,75 @@ class RunningBot:
 
 
 async def wait_until(probe: Callable[[], Any], *, timeout: float = 10.0, every: float = 0.02) -> Any:
+    """Poll ``probe`` (plain or async) until it returns something truthy; return that."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        value = await probe()
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(every)
+
+
+def approve_click(draft: Draft, *, user: str = AGENT, user_team: str | None = None) -> tuple[bytes, dict[str, str]]:
+    """A signed click on the card's "Approve & send" button."""
+    assert draft.card_ts, "the draft has no card to click on"
+    return block_actions_body(
+        action_id="approve_send", value=str(draft.id), user_id=user, user_team_id=user_team,
+        channel_id=REVIEW, message_ts=draft.card_ts,
+    )
+
+
+def replies_to_customers(slack: FakeSlack) -> list[SlackCall]:
+    """Every message the bot posted into a watched channel (the customer sees these)."""
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == SUPPORT and c.ok]
+
+
+def cards_posted(slack: FakeSlack) -> list[SlackCall]:
+    """Every new message the bot posted into the review channel."""
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == REVIEW and c.ok]
+
+
+def card_updates(slack: FakeSlack, card_ts: str) -> list[SlackCall]:
+    return [c for c in slack.calls_to("chat.update") if c.args.get("ts") == card_ts and c.ok]
+
+
+def ephemerals_to(slack: FakeSlack, user: str) -> list[str]:
+    return [str(m.get("text", "")) for m in slack.ephemerals if m["user"] == user]
+
+
+HOLD = "HOLD-DRAFT"  # a customer message with this word has its draft call held by GatedOpenAI
+
+
+class GatedOpenAI(FakeOpenAI):
+    """A FakeOpenAI that holds every draft call for a message containing ``HOLD`` until ``release()``.
+
+    Triage and the drafts of other messages answer at once, so a story can
+    catch a bot mid-draft (card posted, model still writing) and do something
+    to it: kill it, or have the customer write again.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.held = 0
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        self._gate.set()
+
+    async def wait_held(self, count: int = 1, *, timeout: float = 10.0) -> None:
+        await wait_until(lambda: self.held >= count, timeout=timeout)
+
+    async def _handle_chat(self, request: web.Request) -> web.Response:
+        # aiohttp keeps the body it read, so the parent handler reads it again unchanged.
+        body = await request.json()
+        if schema_name(body) == DRAFT and HOLD in customer_text(body) and not self._gate.is_set():
+            self.held += 1
+            await self._gate.wait()
+        return await super()._handle_chat(request)
 
 
 async def start_bot(settings: Settings, slack: FakeSlack, llm: FakeOpenAI) -> RunningBot:
@@ -178,3 +250,56 @@ async def running(slack: FakeSlack, llm: FakeOpenAI, database_url: str) -> Async
         yield bot
     finally:
         await stop_bot(bot)
+
+
+@pytest.fixture
+async def gated_llm() -> AsyncIterator[GatedOpenAI]:
+    async with GatedOpenAI() as fake:
+        try:
+            yield fake
+        finally:
+            fake.release()  # a held request must not keep the server from stopping
+
+
+async def _postgres_admin() -> tuple[asyncpg.Connection | None, str, str]:
+    """A connection to the maintenance database ``test`` (or TACTFUL_TEST_POSTGRES_URL's)."""
+    explicit = os.environ.get("TACTFUL_TEST_POSTGRES_URL")
+    if explicit:
+        url = make_url(explicit)
+        targets = [(url.host or "127.0.0.1", url.port or 5432, url.username or "postgres",
+                    url.database or "test")]
+    else:
+        targets = [("127.0.0.1", 5432, user, "test")
+                   for user in dict.fromkeys(["postgres", getpass.getuser()])]
+    errors = []
+    for host, port, user, database in targets:
+        try:
+            connection = await asyncpg.connect(host=host, port=port, user=user, database=database,
+                                               timeout=5)
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            errors.append(f"{user}@{host}:{port}/{database}: {exc!r}")
+            continue
+        return connection, f"{user}@{host}:{port}", ""
+    return None, "", "; ".join(errors)
+
+
+@pytest.fixture
+async def postgres_database_url() -> AsyncIterator[str]:
+    """A fresh, empty database ``tactful_e2e_<random>``, dropped WITH (FORCE) afterwards.
+
+    PostgreSQL is expected at 127.0.0.1:5432 with trust auth, as for the store
+    tests.  Without it the story is skipped locally and fails when ``CI`` is set.
+    """
+    admin, where, why = await _postgres_admin()
+    if admin is None:
+        message = f"PostgreSQL is not reachable for the multi-instance stories ({why})"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run them", pytrace=False)
+        pytest.skip(message)
+    name = f"tactful_e2e_{uuid.uuid4().hex[:12]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://{where}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -76,7 +76,8 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
             await tell(services, body, "This draft can no longer be edited.")
             return
         await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.edit_modal(draft, services.playbook.current().catalog)
+            trigger_id=body["trigger_id"],
+            view=blocks.edit_modal(draft, services.playbook.current().catalog),
         )
 
     @app.action(blocks.DISCARD)
@@ -84,7 +85,9 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         await ack()
         if not await from_agent(services, body):
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=blocks.discard_modal(draft_id_of(body)))
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.discard_modal(draft_id_of(body))
+        )
 
     @app.action(blocks.REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
@@ -94,9 +97,13 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         draft_id = draft_id_of(body)
         tone = body["actions"][0]["selected_option"]["value"]
         if tone == blocks.CUSTOM_TONE:
-            await client.views_open(trigger_id=body["trigger_id"], view=blocks.guidance_modal(draft_id))
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.guidance_modal(draft_id)
+            )
             return
-        await enqueue_regenerate(services, worker, draft_id=draft_id, user_id=body["user"]["id"], tone=tone)
+        await enqueue_regenerate(
+            services, worker, draft_id=draft_id, user_id=body["user"]["id"], tone=tone
+        )
         await tell(services, body, f"Regenerating the draft in a {tone} tone…")
 
     @app.action(blocks.CHOOSE_OFFERS)
@@ -131,8 +138,13 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
 
 
 async def enqueue_regenerate(
-    services: Services, worker: JobWorker, *, draft_id: int, user_id: str,
-    tone: str | None = None, guidance: str | None = None,
+    services: Services,
+    worker: JobWorker,
+    *,
+    draft_id: int,
+    user_id: str,
+    tone: str | None = None,
+    guidance: str | None = None,
 ) -> None:
     draft = await services.store.get_draft(draft_id=draft_id)
     await services.store.enqueue(
@@ -142,7 +154,10 @@ async def enqueue_regenerate(
         payload={"draft_id": draft_id, "tone": tone, "guidance": guidance, "user_id": user_id},
     )
     await services.store.record_decision(
-        draft_id=draft_id, user_id=user_id, action="regenerate", detail={"tone": tone, "guidance": guidance}
+        draft_id=draft_id,
+        user_id=user_id,
+        action="regenerate",
+        detail={"tone": tone, "guidance": guidance},
     )
     metrics.DECISIONS.labels(action="regenerate").inc()
     worker.wake()

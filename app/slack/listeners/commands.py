@@ -37,7 +37,10 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
             return
         if verb == "draft":
             if not rest:
-                await ack(text="Paste the customer's message after `/tactful draft`.", response_type="ephemeral")
+                await ack(
+                    text="Paste the customer's message after `/tactful draft`.",
+                    response_type="ephemeral",
+                )
                 return
             if len(rest) > MAX_COMMAND_TEXT:
                 await ack(
@@ -51,11 +54,16 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
             return
         target = parse_permalink(rest)
         if target is None:
-            await ack(text="Give me a message link: `/tactful summarize https://…/archives/C…/p…`", response_type="ephemeral")
+            await ack(
+                text="Give me a message link: `/tactful summarize https://…/archives/C…/p…`",
+                response_type="ephemeral",
+            )
             return
         await ack(text="Summarizing the thread…", response_type="ephemeral")
         channel, thread_ts = target
-        services.after_ack(brief_thread(services, channel=channel, thread_ts=thread_ts, respond=respond))
+        services.after_ack(
+            brief_thread(services, channel=channel, thread_ts=thread_ts, respond=respond)
+        )
 
 
 async def _draft(services: Services, text: str, respond: AsyncRespond) -> None:
@@ -65,4 +73,6 @@ async def _draft(services: Services, text: str, respond: AsyncRespond) -> None:
         await respond(text=f"Could not draft a reply: {exc}", response_type="ephemeral")
         return
     fallback, draft_blocks = blocks.ephemeral_draft(result)
-    await respond(text=fallback, blocks=draft_blocks, response_type="ephemeral", replace_original=False)
+    await respond(
+        text=fallback, blocks=draft_blocks, response_type="ephemeral", replace_original=False
+    )

@@ -48,7 +48,9 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
     app.middleware(dedupe_deliveries)
 
     async def accept_message(
-        body: dict[str, Any], context: AsyncBoltContext, next: Next  # noqa: A002
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        next: Next,  # noqa: A002
     ) -> None:
         event = body.get("event") or {}
         outcome = await _accept(services, event, body)
@@ -123,7 +125,9 @@ async def _mention(
     user, channel = event.get("user"), event.get("channel")
     if not user or not channel:
         return
-    if not await services.agents.is_agent(user, team_id=event.get("user_team") or event.get("team")):
+    if not await services.agents.is_agent(
+        user, team_id=event.get("user_team") or event.get("team")
+    ):
         await services.client.chat_postEphemeral(
             channel=channel, user=user, text="Only support agents can ask tactful for drafts."
         )
@@ -140,7 +144,9 @@ async def _mention(
             break
     if target is None:
         await services.client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=root,
+            channel=channel,
+            user=user,
+            thread_ts=root,
             text="I found no customer message in this thread to reply to.",
         )
         return

@@ -37,7 +37,7 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
                 message_ts=message["ts"],
                 thread_ts=message.get("thread_ts") or message["ts"],
                 user_id=message.get("user") or "",
-                    text=redact(text).text,
+                text=redact(text).text,
                 source="shortcut",
                 requested_by=user["id"],
             )

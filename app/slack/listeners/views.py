@@ -35,9 +35,12 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
     @app.view(blocks.EDIT_VIEW)
     async def edited(ack: AsyncAck, body: dict[str, Any]) -> None:
         values = _values(body)
-        parts = [values[key]["text"]["value"] or "" for key in sorted(
-            (k for k in values if k.startswith("reply_")), key=lambda k: int(k.split("_")[1])
-        )]
+        parts = [
+            values[key]["text"]["value"] or ""
+            for key in sorted(
+                (k for k in values if k.startswith("reply_")), key=lambda k: int(k.split("_")[1])
+            )
+        ]
         text = "\n".join(p.strip("\n") for p in parts).strip()
         if not text:
             await ack(response_action="errors", errors={"reply_0": "The reply cannot be empty."})
@@ -50,9 +53,14 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         draft = await store.get_draft(draft_id=draft_id)
         if draft is None:
             return
-        picked = [o["value"] for o in (values.get("offers", {}).get("offers", {}).get("selected_options") or [])]
+        picked = [
+            o["value"]
+            for o in (values.get("offers", {}).get("offers", {}).get("selected_options") or [])
+        ]
         offers = offers_by_id(services.playbook.current(), picked, draft.offers)
-        if await store.record_edit(draft_id=draft_id, user_id=user_id, new_text=text, offers=offers):
+        if await store.record_edit(
+            draft_id=draft_id, user_id=user_id, new_text=text, offers=offers
+        ):
             metrics.DECISIONS.labels(action="edit").inc()
         await refresh_card(services, draft_id)
 
@@ -79,5 +87,9 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         await ack()
         guidance = (_values(body)["guidance"]["text"]["value"] or "").strip()
         await enqueue_regenerate(
-            services, worker, draft_id=_draft_id(body), user_id=body["user"]["id"], guidance=guidance
+            services,
+            worker,
+            draft_id=_draft_id(body),
+            user_id=body["user"]["id"],
+            guidance=guidance,
         )

@@ -1,0 +1,509 @@
+"""Stories of drafts passing through the guardrails: good ones untouched, bad ones taken apart."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.domain.guardrails import GuardedDraft, GuardrailPolicy, apply_guardrails
+from app.domain.mentions import WORD_JOINER
+from app.domain.models import DraftOutput, Step, TriageOutput
+from app.domain.offers import OfferCatalog
+from app.domain.redact import redact
+from app.prompting.errors import PromptError
+from tests.factories import load_complaint_fixture, load_complaint_fixtures
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = load_complaint_fixtures()
+ALL_STEPS = [
+    {"step": "acknowledge", "quote": "I can see how frustrating a late parcel is"},
+    {"step": "clarify", "quote": "your order #48213 has not arrived"},
+    {"step": "explain", "quote": "the carrier's hub closed"},
+    {"step": "offer", "quote": "Here is what I can do"},
+    {"step": "expectations", "quote": "I will send the tracking number as soon as it exists"},
+    {"step": "apologize", "quote": "I'm sorry, and thank you for telling us"},
+    {"step": "follow_up", "quote": "I'll check on it myself"},
+]
+GOOD_REPLY = (
+    "I can see how frustrating a late parcel is. To confirm, your order #48213 has not arrived. "
+    "The carrier's hub closed. Here is what I can do: a new parcel by express, or a $20 "
+    "credit. I will send the tracking number as soon as it exists. I'm sorry, and thank you "
+    "for telling us. I'll check on it myself."
+)
+GOOD_OFFERS = [
+    {"offer_id": "express_reship", "amount": None, "why_it_helps": "Fastest way to get it."},
+    {"offer_id": "store_credit", "amount": 20, "why_it_helps": "Pays back the shipping fee."},
+]
+CUSTOMER = "My order #48213 is a week late and I paid for express shipping."
+
+
+CATALOG = OfferCatalog.load(REPO / "prompts" / "offers.yaml")
+POLICY = GuardrailPolicy.load(REPO / "prompts" / "guardrails.yaml")
+
+
+def guard(output: DraftOutput, context: list[str] | None = None) -> GuardedDraft:
+    """The shipped catalog and policy, as the pipeline applies them."""
+    return apply_guardrails(
+        output, catalog=CATALOG, policy=POLICY, context=[CUSTOMER] if context is None else context
+    )
+
+
+def draft(
+    reply: str = GOOD_REPLY,
+    offers: list[dict[str, Any]] | None = None,
+    steps: list[dict[str, str]] | None = None,
+) -> DraftOutput:
+    return DraftOutput.model_validate(
+        {
+            "reply": reply,
+            "steps": ALL_STEPS if steps is None else steps,
+            "offers": GOOD_OFFERS if offers is None else offers,
+            "follow_up": "Check the tracking tomorrow.",
+        }
+    )
+
+
+def codes(guarded: GuardedDraft, severity: str | None = None) -> set[str]:
+    return {f.code for f in guarded.flags if severity is None or f.severity == severity}
+
+
+def messages(guarded: GuardedDraft, code: str) -> str:
+    return " | ".join(f.message for f in guarded.flags if f.code == code)
+
+
+def fixture_context(fixture: dict[str, Any]) -> list[str]:
+    # The pipeline hands the guardrails the same redacted texts the model saw.
+    texts = [fixture["text"], fixture.get("channel_context") or ""]
+    return [redact(t).text for t in texts if t]
+
+
+# --- the shipped policy and the fixtures ---------------------------------------------
+
+
+def test_the_shipped_policy_loads_with_phrases_in_four_languages() -> None:
+    phrases = {a.phrase.lower() for a in POLICY.avoid_phrases}
+
+    assert (POLICY.min_offers, POLICY.max_offers) == (2, 3)
+    for expected in ("we apologize for any inconvenience", "it's our policy", "calm down",
+                     "the other team", "i promise", "this will never happen again",
+                     "c'est notre politique", "beruhigen sie sich", "es nuestra política"):  # fmt: skip
+        assert expected in phrases, expected
+    assert len(POLICY.promise_patterns) >= 8
+
+
+def test_there_are_enough_fixtures_across_languages_and_kinds() -> None:
+    assert len(FIXTURES) >= 12
+    assert {f["language"] for f in FIXTURES} >= {"en", "fr", "de", "es"}
+    assert {f["expect"]["kind"] for f in FIXTURES} >= {"complaint", "praise", "question"}
+    assert any(f["expect"]["needs_escalation"] for f in FIXTURES)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f["id"] for f in FIXTURES])
+def test_each_fixture_carries_model_outputs_that_match_its_story(fixture: dict[str, Any]) -> None:
+    triage = TriageOutput.model_validate(fixture["llm_triage"])
+    output = DraftOutput.model_validate(fixture["llm_draft"])
+
+    assert triage.kind == fixture["expect"]["kind"]
+    assert triage.needs_escalation == fixture["expect"]["needs_escalation"]
+    assert triage.language == fixture["language"]
+    assert fixture["customer_name"] and fixture["industry"] and fixture["text"].strip()
+    if not fixture["expect"]["draft_warnings"]:
+        assert all(o.offer_id in CATALOG for o in output.offers)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f["id"] for f in FIXTURES])
+def test_each_canned_draft_raises_exactly_the_warnings_its_fixture_expects(
+    fixture: dict[str, Any],
+) -> None:
+    output = DraftOutput.model_validate(fixture["llm_draft"])
+
+    guarded = guard(output, fixture_context(fixture))
+
+    assert codes(guarded, "warning") == set(fixture["expect"]["draft_warnings"]), guarded.flags
+    assert not codes(guarded, "block")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        f
+        for f in FIXTURES
+        if f["expect"]["kind"] == "complaint" and not f["expect"]["draft_warnings"]
+    ],
+    ids=lambda f: f["id"],
+)
+def test_a_good_complaint_draft_passes_untouched(fixture: dict[str, Any]) -> None:
+    output = DraftOutput.model_validate(fixture["llm_draft"])
+
+    guarded = guard(output, fixture_context(fixture))
+
+    assert guarded.flags == []
+    assert guarded.text == output.reply
+    assert all(guarded.checklist.values())
+    assert [o.offer_id for o in guarded.offers] == [o.offer_id for o in output.offers]
+
+
+def test_the_injected_draft_is_taken_apart() -> None:
+    fixture = load_complaint_fixture("prompt_injection_refund")
+    output = DraftOutput.model_validate(fixture["llm_draft"])
+
+    guarded = guard(output, fixture_context(fixture))
+
+    assert guarded.offers == []
+    assert "<!channel>" not in guarded.text and "@here" not in guarded.text
+    assert guarded.text.startswith(f"@{WORD_JOINER}channel Confirmed!")
+    assert "needs a manager" in messages(guarded, "offer_above_authority")
+    assert "loyalty_bonus_cash" in messages(guarded, "offer_not_in_catalog")
+    # The customer typed "$5000", yet only a removed offer carried it: still flagged.
+    assert '"$5000"' in messages(guarded, "unbacked_amount")
+    assert '"$300"' in messages(guarded, "unbacked_amount")
+    assert '"by tomorrow"' in messages(guarded, "unbacked_date")
+    assert '"I guarantee"' in messages(guarded, "unbacked_promise")
+    assert "We apologize for any inconvenience" in messages(guarded, "avoid_phrase")
+    assert {"mention_neutralized", "too_few_offers", "step_missing"} <= codes(guarded, "info")
+    assert guarded.checklist[Step.OFFER] is False
+
+
+# --- offers --------------------------------------------------------------------------
+
+
+def test_an_offer_outside_the_catalog_is_removed() -> None:
+    offers = [*GOOD_OFFERS, {"offer_id": "free_iphone", "amount": None, "why_it_helps": "Nice"}]
+
+    guarded = guard(draft(offers=offers), [CUSTOMER])
+
+    assert [o.offer_id for o in guarded.offers] == ["express_reship", "store_credit"]
+    assert codes(guarded, "warning") == {"offer_not_in_catalog"}
+    assert messages(guarded, "offer_not_in_catalog") == (
+        'Removed "free_iphone": it is not in the offer catalog.'
+    )
+
+
+@pytest.mark.parametrize(
+    ("offer_id", "amount", "reason"),
+    [
+        ("store_credit", 75, "75 is above the agent limit (up to 50 USD)"),
+        ("partial_refund", 45, "45% is above the agent limit (up to 30%)"),
+        ("callback", 20, "it carries no amount, yet 20 was attached"),
+        ("store_credit", -10, "the amount -10 is not a valid amount"),
+    ],
+)
+def test_an_offer_beyond_the_agents_authority_is_removed_and_sent_to_a_manager(
+    offer_id: str, amount: float, reason: str
+) -> None:
+    offers = [*GOOD_OFFERS, {"offer_id": offer_id, "amount": amount, "why_it_helps": "More"}]
+
+    guarded = guard(draft(offers=offers), [CUSTOMER])
+
+    assert len(guarded.offers) == 2
+    assert reason in messages(guarded, "offer_above_authority")
+    assert messages(guarded, "offer_above_authority").endswith("that needs a manager.")
+
+
+def test_kept_offers_carry_the_catalog_label_unit_and_currency() -> None:
+    offers = [
+        {"offer_id": "store_credit", "amount": 50, "why_it_helps": ""},
+        {"offer_id": "partial_refund", "amount": 30, "why_it_helps": "Part of the price back"},
+        {"offer_id": "callback", "amount": 0, "why_it_helps": "Talk it through"},
+    ]
+
+    guarded = guard(draft(offers=offers), [CUSTOMER])
+
+    credit, refund, callback = guarded.offers
+    assert (credit.label, credit.amount, credit.unit, credit.currency) == (
+        "Account credit",
+        50,
+        "amount",
+        "USD",
+    )
+    assert credit.why_it_helps == CATALOG["store_credit"].why  # the model left it blank
+    assert (refund.unit, refund.currency, refund.describe()) == (
+        "percent",
+        None,
+        "Partial refund (30%)",
+    )
+    assert (callback.amount, callback.unit) == (None, None)
+
+
+def test_the_same_offer_twice_is_kept_once_and_extras_beyond_three_are_dropped() -> None:
+    offers = [
+        {"offer_id": "store_credit", "amount": 20, "why_it_helps": "a"},
+        {"offer_id": "store_credit", "amount": 20, "why_it_helps": "a again"},
+        {"offer_id": "express_reship", "amount": None, "why_it_helps": "b"},
+        {"offer_id": "callback", "amount": None, "why_it_helps": "c"},
+        {"offer_id": "replacement", "amount": None, "why_it_helps": "d"},
+    ]
+
+    guarded = guard(draft(offers=offers), [CUSTOMER])
+
+    assert [o.offer_id for o in guarded.offers] == ["store_credit", "express_reship", "callback"]
+    assert codes(guarded) == {"offer_duplicate"}
+    assert codes(guarded, "info") == {"offer_duplicate"}
+
+
+def test_a_single_offer_left_is_flagged_as_too_few() -> None:
+    guarded = guard(draft(offers=GOOD_OFFERS[1:]), [CUSTOMER])
+
+    assert codes(guarded) == {"too_few_offers"}
+    assert messages(guarded, "too_few_offers").startswith("1 offer(s) left after the checks")
+
+
+# --- words, facts and promises -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quoted"),
+    [
+        ("It’s our policy to ship on Mondays.", "It’s our policy"),
+        ("its our policy, sorry", "its our policy"),
+        ("Please calm  down, we are on it.", "calm  down"),
+        ("Ce n’est pas mon service, malheureusement.", "Ce n’est pas mon service"),
+        ("Das ist unsere Richtlinie.", "Das ist unsere Richtlinie"),
+        ("We apologise for any inconvenience caused.", "We apologise for any inconvenience"),
+    ],
+)
+def test_phrases_to_avoid_are_found_whatever_the_apostrophe_or_case(
+    sentence: str, quoted: str
+) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {sentence}"), [CUSTOMER])
+
+    assert codes(guarded) == {"avoid_phrase"}
+    assert messages(guarded, "avoid_phrase").startswith(f'Avoid "{quoted}": ')
+
+
+def test_a_small_models_nonsense_amount_is_flagged() -> None:
+    reply = GOOD_REPLY + " I will refund it if you have an extra $500."
+
+    guarded = guard(draft(reply=reply), [CUSTOMER])
+
+    assert codes(guarded) == {"unbacked_amount"}
+    assert '"$500"' in messages(guarded, "unbacked_amount")
+    assert '"$20"' not in messages(guarded, "unbacked_amount")  # a kept offer carries 20
+
+
+@pytest.mark.parametrize(
+    ("reply_says", "context_says"),
+    [
+        ("You were charged $64.99 twice.", "you charged me 64.99 twice"),
+        ("the 1.299,00 EUR sofa", "Lo pagué 1299 €"),
+        ("the 899 € sofa", "Lo pagué 899 € y llevaba seis semanas"),
+        ("the €15 fee", "Agent guidance: refund the 15 EUR fee"),
+    ],
+)
+def test_amounts_the_conversation_states_are_backed(reply_says: str, context_says: str) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER, context_says])
+
+    assert guarded.flags == []
+
+
+def test_a_percentage_above_the_kept_discount_is_flagged() -> None:
+    offers = [*GOOD_OFFERS, {"offer_id": "next_order_discount", "amount": 20, "why_it_helps": "x"}]
+    reply = GOOD_REPLY + " And 20% off your next order, or even 50 % if you prefer."
+
+    guarded = guard(draft(reply=reply, offers=offers), [CUSTOMER])
+
+    assert messages(guarded, "unbacked_amount") == (
+        'Amounts that neither a kept offer nor the conversation backs: "50 %". '
+        "Check them before sending."
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply_says", "flagged"),
+    [
+        ("It will be with you by Friday.", '"by Friday"'),
+        ("It ships tomorrow.", '"tomorrow"'),
+        ("Expect it on 3 December.", '"on 3 December"'),
+        ("Delivery is booked for 12/05.", '"12/05"'),
+        ("You will hear from us within 48 hours.", '"within 48 hours"'),
+        ("Le colis arrive demain.", '"demain"'),
+        ("Die Karte kommt bis zum 3.12.", "3.12."),
+        ("Llegará el viernes.", '"viernes"'),
+    ],
+)
+def test_a_date_nobody_gave_is_flagged(reply_says: str, flagged: str) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER])
+
+    assert "unbacked_date" in codes(guarded, "warning")
+    assert flagged in messages(guarded, "unbacked_date")
+
+
+@pytest.mark.parametrize(
+    ("reply_says", "context_says"),
+    [
+        ("It will be with you by Friday.", "Customer: I need it before Friday, it's a gift."),
+        (
+            "You will hear from us within 48 hours.",
+            "Agent guidance: engineering answers in 2 days.",
+        ),
+        ("Delivery is booked for 12/05.", "Ops: the courier slot is December 5."),
+        ("Il arrive demain.", "Note : le transporteur livre demain matin."),
+        ("It arrives in 1-2 business days.", "Express arrives in 1-2 business days."),
+    ],
+)
+def test_a_date_the_conversation_gave_is_backed(reply_says: str, context_says: str) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER, context_says])
+
+    assert guarded.flags == []
+
+
+def test_a_promise_is_flagged_unless_the_agent_guidance_makes_it() -> None:
+    reply = GOOD_REPLY + " Rest assured, we guarantee it."
+
+    unbacked = guard(draft(reply=reply), [CUSTOMER])
+    backed = guard(
+        draft(reply=reply), [CUSTOMER, "Agent guidance: say rest assured, we guarantee it."]
+    )
+
+    assert codes(unbacked) == {"unbacked_promise"}
+    assert messages(unbacked, "unbacked_promise").startswith(
+        'Promises nobody has confirmed: "Rest assured", "we guarantee".'
+    )
+    assert backed.flags == []
+
+
+def test_mentions_in_the_reply_and_in_offer_reasons_are_defused() -> None:
+    offers = [GOOD_OFFERS[0], {**GOOD_OFFERS[1], "why_it_helps": "<!here> loves credit"}]
+
+    guarded = guard(draft(reply=f"@channel {GOOD_REPLY}", offers=offers), [CUSTOMER])
+
+    assert guarded.text == f"@{WORD_JOINER}channel {GOOD_REPLY}"
+    assert guarded.offers[1].why_it_helps == f"@{WORD_JOINER}here loves credit"
+    assert codes(guarded) == {"mention_neutralized"}
+    assert "2 Slack mention(s)" in messages(guarded, "mention_neutralized")
+    assert all(guarded.checklist.values())
+
+
+# --- the checklist -------------------------------------------------------------------
+
+
+def test_a_step_counts_only_when_its_quote_is_really_in_the_reply() -> None:
+    steps = [
+        {"step": "acknowledge", "quote": "  I CAN SEE how frustrating\n a late parcel is. "},
+        {"step": "clarify", "quote": "your order #48213 has not arrived"},
+        {"step": "explain", "quote": "Our warehouse team made an error"},  # not in the reply
+        {"step": "offer", "quote": "Here is what I can do"},
+        {"step": "apologize", "quote": "I’m sorry, and thank you for telling us"},  # curly ’
+        {"step": "follow_up", "quote": ""},
+    ]
+
+    guarded = guard(draft(steps=steps), [CUSTOMER])
+
+    assert guarded.checklist == {
+        Step.ACKNOWLEDGE: True,
+        Step.CLARIFY: True,
+        Step.EXPLAIN: False,
+        Step.OFFER: True,
+        Step.EXPECTATIONS: False,
+        Step.APOLOGIZE: True,
+        Step.FOLLOW_UP: False,
+    }
+    assert [f.code for f in guarded.flags] == ["step_missing"]
+    assert guarded.flags[0].severity == "info"
+    assert messages(guarded, "step_missing") == (
+        "The reply does not visibly cover: Explain without excuses, Set expectations, "
+        "Follow-up owned."
+    )
+
+
+def test_the_offer_step_is_not_covered_when_every_offer_was_removed() -> None:
+    offers = [{"offer_id": "store_credit", "amount": 500, "why_it_helps": "Too generous"}]
+
+    guarded = guard(draft(offers=offers), [CUSTOMER])
+
+    assert guarded.checklist[Step.OFFER] is False
+    assert "Offer alternatives" in messages(guarded, "step_missing")
+
+
+# --- a manager's broken guardrails file ----------------------------------------------
+
+
+GOOD_POLICY = """\
+min_offers: 2
+max_offers: 3
+avoid_phrases:
+  - phrase: calm down
+    why: dismissive
+promise_patterns:
+  - pattern: '\\bguarantee\\b'
+    why: a promise
+"""
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "line", "says"),
+    [
+        pytest.param(
+            GOOD_POLICY.replace("'\\bguarantee\\b'", "'\\bguarantee(\\b'"),
+            7,
+            "promise_patterns[0].pattern: bad regular expression",
+            id="bad-regex",
+        ),
+        pytest.param(
+            GOOD_POLICY.replace("max_offers: 3", "max_offers: 1"),
+            2,
+            "max_offers (1) is below min_offers (2)",
+            id="max-below-min",
+        ),
+        pytest.param(
+            GOOD_POLICY.replace(
+                "    why: dismissive\n", "    why: dismissive\n    severity: high\n"
+            ),
+            6,
+            "unknown key 'severity' (allowed: phrase, why)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            GOOD_POLICY.replace("    why: dismissive\n", "    why: dismissive\n  -\n"),
+            6,
+            "avoid_phrases[1]",
+            id="empty-item",
+        ),
+    ],
+)
+def test_a_broken_guardrails_file_names_the_file_and_line(
+    tmp_path: Path, yaml_text: str, line: int, says: str
+) -> None:
+    path = tmp_path / "guardrails.yaml"
+    path.write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+
+    with pytest.raises(PromptError) as caught:
+        GuardrailPolicy.load(path)
+
+    assert caught.value.path == path
+    assert caught.value.line == line, str(caught.value)
+    assert says in caught.value.message
+
+
+# --- cost and boundaries -------------------------------------------------------------
+
+
+def test_guardrails_stay_cheap_per_draft() -> None:
+    prepared = [(DraftOutput.model_validate(f["llm_draft"]), fixture_context(f)) for f in FIXTURES]
+
+    started = time.perf_counter()
+    for _ in range(10):
+        for output, context in prepared:
+            guard(output, context)
+    per_draft = (time.perf_counter() - started) / (10 * len(prepared))
+
+    assert per_draft < 0.02, f"{per_draft * 1000:.1f} ms per draft"
+
+
+def test_these_domain_modules_import_nothing_from_slack_or_openai() -> None:
+    forbidden = ("slack_bolt", "slack_sdk", "openai")
+    for name in ("redact", "mentions", "offers", "guardrails", "facts"):
+        tree = ast.parse((REPO / "app" / "domain" / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported = [node.module or ""]
+            else:
+                continue
+            assert not any(m.split(".")[0] in forbidden for m in imported), (name, imported)
