@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # How long a claimed drafting job stays with its worker without a heartbeat: a process
     # that dies mid-draft hands its jobs to another within about this long (plus 1 s polling).
     job_lease_s: float = Field(20.0, gt=0, le=600, validation_alias="TACTFUL_JOB_LEASE_SECONDS")
+    # Hours after sending when the agent gets a reminder to follow up; 0 turns reminders off.
+    follow_up_hours: float = Field(24.0, ge=0, validation_alias="TACTFUL_FOLLOW_UP_HOURS")
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
 
@@ -106,6 +108,15 @@ class Settings(BaseSettings):
         if value and not _CHANNEL_ID.match(value):
             raise ValueError(f"not a channel ID: {value} (IDs look like C0123ABCD)")
         return value or None
+
+    @model_validator(mode="after")
+    def _review_is_not_watched(self) -> Settings:
+        if self.review_channel and self.review_channel in self.support_channels:
+            raise ValueError(
+                "TACTFUL_REVIEW_CHANNEL must not be one of TACTFUL_SUPPORT_CHANNELS: "
+                "customers would see the drafts"
+            )
+        return self
 
     @field_validator("agents")
     @classmethod

@@ -168,6 +168,8 @@ class YamlSource:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PromptError(path, None, f"cannot read the file: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise PromptError(path, None, "the file is not UTF-8 text; save it as UTF-8") from exc
         loader = yaml.SafeLoader(text)
         try:
             root = loader.get_single_node()

@@ -10,6 +10,7 @@ instead of sending twice.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -89,7 +90,24 @@ async def approve_and_send(services: Services, *, draft_id: int, user_id: str) -
     metrics.DECISIONS.labels(action="approve").inc()
     log.info("reply_sent", draft_id=draft_id)
     await refresh_card(services, draft_id)
+    await _remind_to_follow_up(services, user_id=user_id, follow_up=claimed.follow_up, link=complaint.permalink)
     return SendOutcome(True, "Sent.")
+
+
+async def _remind_to_follow_up(services: Services, *, user_id: str, follow_up: str, link: str | None) -> None:
+    """The agent who sent the reply owns the follow-up; Slack reminds them in a DM later."""
+    hours = services.settings.follow_up_hours
+    if not hours:
+        return
+    where = f" (<{link}|the conversation>)" if link else ""
+    text = f":alarm_clock: Follow-up{where}: {follow_up or 'check that the customer is satisfied.'}"
+    try:
+        await services.client.chat_scheduleMessage(
+            channel=user_id, post_at=int(time.time() + hours * 3600), text=text
+        )
+    except SlackApiError as exc:
+        # A missed reminder must not turn a sent reply into a failure.
+        log.warning("follow_up_reminder_failed", error=exc.response.get("error"))
 
 
 async def _already_posted(

@@ -43,6 +43,26 @@ def _count_llm_call(record: UsageRecord) -> None:
     metrics.LLM_TOKENS.labels(type="completion").inc(record.completion_tokens)
 
 
+async def _check_review_channel(client: AsyncWebClient, settings: Settings) -> None:
+    """Drafts must never be visible to customers: refuse a review channel shared with them."""
+    try:
+        info = await client.conversations_info(channel=settings.review_channel or "")
+    except SlackApiError as exc:
+        log.warning(
+            "review_channel_unchecked",
+            channel=settings.review_channel,
+            error=exc.response.get("error"),
+            hint="invite tactful to the review channel",
+        )
+        return
+    channel = info.get("channel") or {}
+    if channel.get("is_ext_shared") or channel.get("is_pending_ext_shared"):
+        raise SettingsError(
+            f"TACTFUL_REVIEW_CHANNEL {settings.review_channel} is shared with another organization "
+            "(Slack Connect): customers could read the drafts. Use an internal channel of agents."
+        )
+
+
 class Bot:
     """One running instance: store, pipeline, Slack client, worker and Bolt app."""
 
@@ -70,6 +90,7 @@ class Bot:
                 f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}) at {settings.slack_api_url}: "
                 "check the token on your app's OAuth & Permissions page."
             ) from None
+        await _check_review_channel(client, settings)
         send_client = AsyncWebClient(
             token=client.token,
             base_url=settings.slack_api_url,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -139,6 +140,22 @@ async def _domain_complaint(services: Services, complaint: Complaint) -> DomainC
     )
 
 
+async def _with_permalink(services: Services, complaint: Complaint) -> Complaint:
+    """The card links to the customer's message; Slack builds the link, once per complaint."""
+    if complaint.permalink:
+        return complaint
+    try:
+        response = await services.client.chat_getPermalink(
+            channel=complaint.channel_id, message_ts=complaint.message_ts
+        )
+    except SlackApiError as exc:
+        log.info("permalink_unavailable", error=exc.response.get("error"))
+        return complaint
+    link = str(response["permalink"])
+    await services.store.set_permalink(complaint_id=complaint.id, permalink=link)
+    return replace(complaint, permalink=link)
+
+
 async def run_draft_job(services: Services, job: Job) -> None:
     """Triage a watched message; if it needs a reply, post a card and fill it with a draft."""
     store, pipeline = services.store, services.drafting.pipeline
@@ -147,6 +164,7 @@ async def run_draft_job(services: Services, job: Job) -> None:
     if complaint is None:
         return
     forced = complaint.source != "watch" or bool(job.payload.get("force"))
+    complaint = await _with_permalink(services, complaint)
     domain = await _domain_complaint(services, complaint)
     try:
         triaged = await pipeline.triage(domain)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.store.records import AcceptedJob, Complaint, JobKind, NewComplaint
 from app.store.sessions import StoreSessions
@@ -92,6 +92,12 @@ class IntakeQueries(StoreSessions):
             await session.flush()
             row = await session.get_one(ComplaintRow, complaint_id)
             return AcceptedJob(complaint=Complaint.from_row(row), job_id=job.id)
+
+    async def set_permalink(self, *, complaint_id: int, permalink: str) -> None:
+        async with self._write() as session:
+            await session.execute(
+                update(ComplaintRow).where(ComplaintRow.id == complaint_id).values(permalink=permalink)
+            )
 
     async def get_complaint(self, *, complaint_id: int) -> Complaint | None:
         async with self._read() as session:

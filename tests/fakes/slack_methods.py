@@ -188,6 +188,23 @@ def chat_post_ephemeral(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
     return {"ok": True, "message_ts": ts}
 
 
+def chat_schedule_message(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
+    missing = _missing(args, "channel", "post_at")
+    if missing is not None:
+        return missing
+    refusal = check_message(args)
+    if refusal is not None:
+        return refusal.body()
+    scheduled_id = f"Q{ws.next_ts().replace('.', '')}"
+    return {
+        "ok": True,
+        "channel": args["channel"],
+        "scheduled_message_id": scheduled_id,
+        "post_at": int(args["post_at"]),
+        "message": {"text": args.get("text", ""), "type": "message", "bot_id": ws.bot_id},
+    }
+
+
 def chat_get_permalink(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
     missing = _missing(args, "channel", "message_ts")
     if missing is not None:
@@ -329,6 +346,7 @@ METHODS: dict[str, Handler] = {
     "chat.delete": chat_delete,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.getPermalink": chat_get_permalink,
+    "chat.scheduleMessage": chat_schedule_message,
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
     "conversations.info": conversations_info,
