@@ -284,14 +284,14 @@ async def test_ephemeral_permalink_reaction_and_unknown_method(
     with pytest.raises(SlackApiError) as twice:
         await client.reactions_add(channel=SUPPORT, name="eyes", timestamp="1700000000.000100")
     with pytest.raises(SlackApiError) as unknown:
-        await client.api_call("chat.scheduleMessage", json={"channel": SUPPORT})
+        await client.api_call("chat.meMessage", json={"channel": SUPPORT})
 
     assert slack.ephemerals[0]["user"] == "UAGENT" and ephemeral["message_ts"]
     assert SUPPORT not in slack.messages  # ephemeral messages are not channel history
     assert link["permalink"] == f"https://fake.slack.test/archives/{SUPPORT}/p1700000000000100"
     assert twice.value.response["error"] == "already_reacted"
     assert unknown.value.response["error"] == "unknown_method"
-    assert slack.calls[-1].method == "chat.scheduleMessage"
+    assert slack.calls[-1].method == "chat.meMessage"
 
 
 async def test_response_url_posts_are_recorded(slack: FakeSlack) -> None:
