@@ -110,6 +110,30 @@ async def _remind_to_follow_up(services: Services, *, user_id: str, follow_up: s
         log.warning("follow_up_reminder_failed", error=exc.response.get("error"))
 
 
+async def recover_stuck_sends(services: Services, *, older_than_s: float = 120.0) -> int:
+    """Settle drafts whose sender died mid-send: sent if our post is in the thread, else retryable."""
+    settled = 0
+    for draft in await services.store.stuck_sends(older_than_s=older_than_s):
+        complaint = await services.store.get_complaint(complaint_id=draft.complaint_id)
+        if complaint is None:
+            continue
+        thread_ts = complaint.thread_ts or complaint.message_ts
+        try:
+            posted = await _find_post(services, complaint.channel_id, thread_ts, draft.id)
+        except SlackApiError:
+            continue  # cannot tell yet; try again on the next sweep
+        if posted:
+            await services.store.mark_sent(draft_id=draft.id, channel=complaint.channel_id, ts=posted)
+        else:
+            await services.store.release_send(
+                draft_id=draft.id, error="the sending process stopped before posting; nothing was sent"
+            )
+        log.warning("stuck_send_settled", draft_id=draft.id, sent=bool(posted))
+        await refresh_card(services, draft.id)
+        settled += 1
+    return settled
+
+
 async def _already_posted(
     services: Services, channel: str, thread_ts: str, draft_id: int
 ) -> str | None:
@@ -117,6 +141,10 @@ async def _already_posted(
     draft = await services.store.get_draft(draft_id=draft_id)
     if draft is None or draft.send_attempts <= 1:
         return None
+    return await _find_post(services, channel, thread_ts, draft_id)
+
+
+async def _find_post(services: Services, channel: str, thread_ts: str, draft_id: int) -> str | None:
     for message in await thread_messages(services.client, channel=channel, thread_ts=thread_ts):
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiohttp import web
@@ -29,11 +30,16 @@ from app.settings import Settings, SettingsError
 from app.slack.agents import AgentDirectory
 from app.slack.app import build_app
 from app.slack.client import build_web_client
+from app.slack.sending import recover_stuck_sends
 from app.slack.services import Services
 from app.slack.worker import JobWorker
 from app.store import Store
 
 log = structlog.get_logger(__name__)
+
+UPKEEP_EVERY_S = 60.0
+# Slack retries an event for about an hour; a day of memory is ample.
+EVENT_MEMORY = timedelta(days=1)
 
 
 def _count_llm_call(record: UsageRecord) -> None:
@@ -74,6 +80,7 @@ class Bot:
         self.worker: JobWorker | None = None
         self.app: AsyncApp | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._upkeep_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -112,6 +119,7 @@ class Bot:
         self.worker = JobWorker(self.services, concurrency=settings.max_concurrent_drafts)
         self.app = build_app(self.services, self.worker, socket_mode=self.socket_mode)
         self._worker_task = asyncio.create_task(self.worker.run())
+        self._upkeep_task = asyncio.create_task(self._upkeep())
         self.ready = True
         log.info(
             "tactful_ready",
@@ -121,8 +129,21 @@ class Bot:
             prompt_version=drafting.playbook.current().version,
         )
 
+    async def _upkeep(self) -> None:
+        """Every minute: forget old event ids, settle sends whose process died."""
+        assert self.services is not None
+        while True:
+            await asyncio.sleep(UPKEEP_EVERY_S)
+            try:
+                await self.services.store.prune_events(before=datetime.now(UTC) - EVENT_MEMORY)
+                await recover_stuck_sends(self.services)
+            except Exception:
+                log.exception("upkeep_failed")
+
     async def stop(self) -> None:
         self.ready = False
+        if self._upkeep_task:
+            self._upkeep_task.cancel()
         if self.worker:
             await self.worker.stop()
         if self._worker_task:

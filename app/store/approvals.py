@@ -9,6 +9,7 @@ be approved again; a sent or discarded draft never can.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -62,6 +63,15 @@ class ApprovalQueries(StoreSessions):
                                {"attempt": row.send_attempts,
                                 "final_text_differs": final_text != row.text})
             return Draft.from_row(row)
+
+    async def stuck_sends(self, *, older_than_s: float) -> list[Draft]:
+        """Drafts left 'sending' longer than a post can take: their sender died mid-send."""
+        cutoff = self._clock() - timedelta(seconds=older_than_s)
+        async with self._read() as session:
+            rows = await session.scalars(
+                select(DraftRow).where(DraftRow.status == "sending", DraftRow.updated_at < cutoff)
+            )
+            return [Draft.from_row(row) for row in rows]
 
     async def mark_sent(self, *, draft_id: int, channel: str, ts: str) -> None:
         """'sending' -> 'sent', with where the reply landed."""
