@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -15,7 +15,7 @@ from app.domain.models import TONES, Complaint, DraftResult
 from app.domain.ports import LLMError
 from app.prompting.errors import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
-from app.terminal_view import print_draft
+from app.terminal_view import print_draft, print_stats
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
@@ -169,6 +169,34 @@ def serve(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         pass
+
+
+@cli.command()
+def stats(
+    days: Annotated[int, typer.Option(help="Look back this many days (0: everything).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Acceptance and edit rates, categories and response times, from the store."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime, timedelta
+
+    from app.store import Store
+
+    settings = _settings()
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+
+    async def read() -> Any:
+        store = await Store.open(settings.database_url)
+        try:
+            return await store.stats(since=since)
+        finally:
+            await store.close()
+
+    figures = asyncio.run(read())
+    if as_json:
+        out.print_json(json.dumps(asdict(figures), default=str))
+        return
+    print_stats(out, figures)
 
 
 @cli.command()

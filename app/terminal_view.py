@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app.domain.models import STEP_LABELS, DraftResult
+from app.store import Stats
 
 _SEVERITY_STYLE = {"block": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -62,3 +63,34 @@ def print_draft(console: Console, result: DraftResult) -> None:
             style="dim",
         )
     )
+
+
+def print_stats(console: Console, stats: Stats) -> None:
+    def rate(value: float | None) -> str:
+        return f"{value:.0%}" if value is not None else "–"
+
+    def minutes(seconds: float | None) -> str:
+        return f"{seconds / 60:.1f} min" if seconds is not None else "–"
+
+    summary = Table(show_header=False, box=None)
+    for label, value in (
+        ("Complaints", str(stats.complaints)),
+        ("Drafts", str(stats.drafts_total)),
+        ("Sent / discarded / waiting", f"{stats.sent} / {stats.discarded} / {stats.pending}"),
+        ("Acceptance rate", rate(stats.acceptance_rate)),
+        ("Edited before sending", rate(stats.edit_rate)),
+        ("Median time to decision", minutes(stats.median_seconds_to_decision)),
+        ("Median time to reply", minutes(stats.median_seconds_to_reply)),
+        ("Tokens", f"{stats.prompt_tokens} + {stats.completion_tokens}"),
+    ):
+        summary.add_row(Text(label, style="bold"), value)
+    console.print(summary)
+    categories = Table(title="Categories", title_justify="left")
+    categories.add_column("Category")
+    categories.add_column("Complaints", justify="right")
+    categories.add_column("Replied", justify="right")
+    for row in stats.by_category:
+        categories.add_row(row.category, str(row.complaints), str(row.sent))
+    console.print(categories)
+    if stats.top_recurring_categories:
+        console.print(Text.assemble(("Recurring  ", "bold"), ", ".join(stats.top_recurring_categories)))

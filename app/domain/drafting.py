@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from app.domain.customer_data import backing_context, fence, fence_history
 from app.domain.guardrails import GuardedDraft, apply_guardrails
+from app.domain.mentions import neutralize_mentions
 from app.domain.models import (
     Complaint,
     DraftOutput,
@@ -182,7 +183,7 @@ def _result(
         offers=list(guarded.offers),
         checklist=guarded.checklist,
         flags=flags,
-        follow_up=result.value.follow_up,
+        follow_up=neutralize_mentions(result.value.follow_up)[0],
         triage=triage,
         prompt_version=book.version,
         model=result.model,

@@ -210,6 +210,14 @@ def test_a_missing_catalog_file_is_reported_without_a_line(tmp_path: Path) -> No
     assert "cannot read the file" in caught.value.message
 
 
+def test_a_catalog_saved_in_another_encoding_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "offers.yaml"
+    path.write_bytes(GOOD_CATALOG.replace("Call-back", "Rappel téléphonique").encode("latin-1"))
+
+    with pytest.raises(PromptError, match="not UTF-8"):
+        OfferCatalog.load(path)
+
+
 def test_code_cannot_build_a_catalog_with_two_offers_of_the_same_id() -> None:
     offer = Offer(id="callback", label="Call", fits="x", why="y", unit="none")
 
