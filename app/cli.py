@@ -154,7 +154,8 @@ def serve(
     except SettingsError as exc:
         raise _fail(
             f"cannot start the bot yet:\n{exc}\n"
-            "Then run the same command again. README.md → Quickstart walks through creating the Slack app."
+            "Then run the same command again. README.md → Quickstart walks through creating the Slack app"
+            + ("." if socket else "; for Socket Mode use --socket with SLACK_APP_TOKEN instead of the signing secret.")
         ) from None
     from app.logs import configure_logging
     from app.slack.server import serve_http, serve_socket
