@@ -120,12 +120,26 @@ def draft_body(
     return blocks
 
 
+def _current_offers(draft: Draft, catalog: OfferCatalog) -> Blocks:
+    """The draft's offers as a select's initial options.
+
+    Slack refuses initial options that differ from every option, so the label
+    comes from the catalog as it is now (a manager may have renamed the offer
+    since the draft was written), not from the copy stored with the draft.
+    """
+    return [
+        _option(catalog[o.offer_id].label, o.offer_id)
+        for o in draft.offers
+        if o.offer_id in catalog
+    ]
+
+
 def _actions(draft: Draft, catalog: OfferCatalog) -> Blocks:
     value = str(draft.id)
     tone_options = [_option(f"Regenerate: {tone}", tone) for tone in TONES]
     tone_options.append(_option("Regenerate with my guidance…", CUSTOM_TONE))
     offer_options = [_option(o.label, o.id) for o in catalog.offers][:100]
-    current = [_option(o.label, o.offer_id) for o in draft.offers if o.offer_id in catalog]
+    current = _current_offers(draft, catalog)
     chooser: dict[str, Any] = {
         "type": "multi_static_select",
         "action_id": CHOOSE_OFFERS,
@@ -271,7 +285,7 @@ def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
         "placeholder": {"type": "plain_text", "text": "Offers"},
         "options": [_option(o.label, o.id) for o in catalog.offers][:100],
     }
-    current = [_option(o.label, o.offer_id) for o in draft.offers if o.offer_id in catalog]
+    current = _current_offers(draft, catalog)
     if current:
         offer_input["initial_options"] = current
     inputs.append(

@@ -171,7 +171,9 @@ async def run_draft_job(services: Services, job: Job) -> None:
     except LLMError as exc:
         await _fail_visibly(services, complaint, exc)
         return
-    if not forced and not triaged.value.needs_reply:
+    # Watching drafts complaints only: questions and praise are counted, not drafted.
+    drafted = triaged.value.kind == "complaint" and triaged.value.needs_reply
+    if not forced and not drafted:
         metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{triaged.value.kind}").inc()
         log.info("message_needs_no_reply", kind=triaged.value.kind)
         return

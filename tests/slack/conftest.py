@@ -175,6 +175,17 @@ def ephemerals_to(slack: FakeSlack, user: str) -> list[str]:
     return [str(m.get("text", "")) for m in slack.ephemerals if m["user"] == user]
 
 
+async def all_jobs_done(running: RunningBot) -> bool:
+    """No drafting job is queued or running: nothing more will reach Slack on its own."""
+    return await running.store.pending_job_count() == 0  # type: ignore[no-any-return]
+
+
+async def finished_job(store: Any, job_id: int) -> Any:
+    """The job once it is done, else None (for wait_until)."""
+    job = await store.get_job(job_id=job_id)
+    return job if job is not None and job.status == "done" else None
+
+
 HOLD = "HOLD-DRAFT"  # a customer message with this word has its draft call held by GatedOpenAI
 
 
@@ -259,6 +270,19 @@ async def gated_llm() -> AsyncIterator[GatedOpenAI]:
             yield fake
         finally:
             fake.release()  # a held request must not keep the server from stopping
+
+
+@pytest.fixture
+async def running_gated(
+    slack: FakeSlack, gated_llm: GatedOpenAI, database_url: str
+) -> AsyncIterator[RunningBot]:
+    """A bot whose model holds the draft of any message containing ``HOLD``."""
+    bot = await start_bot(bot_settings(slack, gated_llm, database_url), slack, gated_llm)
+    try:
+        yield bot
+    finally:
+        gated_llm.release()
+        await stop_bot(bot)
 
 
 async def _postgres_admin() -> tuple[asyncpg.Connection | None, str, str]:

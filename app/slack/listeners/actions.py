@@ -133,8 +133,10 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
             await tell(services, body, "This draft is not waiting for a retry.")
             return
         await store.enqueue(kind="draft", complaint_id=draft.complaint_id, payload={"force": True})
-        worker.wake()
+        # Show "Drafting…" before waking the worker: a fast model could otherwise fill the
+        # card first and this older render would then overwrite it, buttons and all.
         await refresh_card(services, draft_id)
+        worker.wake()
 
 
 async def enqueue_regenerate(
