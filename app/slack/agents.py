@@ -42,6 +42,11 @@ class AgentDirectory:
                 return True
         return False
 
+    async def warm(self) -> None:
+        """Load the agent groups once at start, so the first events need no lookup."""
+        for group_id in (g for g in self.allowed if g.startswith("S")):
+            await self._group_members(group_id)
+
     async def is_internal(self, user_id: str) -> bool:
         """A full member of our own workspace (not a guest from a customer's)."""
         user = await self._user(user_id)

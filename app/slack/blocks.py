@@ -229,6 +229,9 @@ def _decision(draft: Draft) -> Blocks:
         "draft was regenerated. This draft can no longer be sent.",
     }
     line = lines.get(draft.status)
+    if draft.status == "sent" and not draft.sent_ts:
+        # TACTFUL_SEND_AS=agent: the bot posted nothing; the agent was given the text to post.
+        line = f":clipboard: *Copied* by {who}{when} to post in the customer's thread"
     if draft.status == "pending" and draft.error:
         line = f":warning: *Sending failed:* {safe(draft.error)}. You can approve again."
     return [_section(line)] if line else []

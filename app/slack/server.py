@@ -116,6 +116,7 @@ class Bot:
             team_id=auth.get("team_id"),
             send_client=send_client,
         )
+        await self.services.agents.warm()
         self.worker = JobWorker(self.services, concurrency=settings.max_concurrent_drafts)
         self.app = build_app(self.services, self.worker, socket_mode=self.socket_mode)
         self._worker_task = asyncio.create_task(self.worker.run())

@@ -48,6 +48,11 @@ class IntakeQueries(StoreSessions):
             inserted = (await session.execute(statement)).scalar_one_or_none()
         return inserted is not None
 
+    async def forget_delivery(self, *, event_id: str) -> None:
+        """Undo ``first_delivery`` when handling failed, so Slack's retry is not dropped."""
+        async with self._write() as session:
+            await session.execute(delete(SlackEventRow).where(SlackEventRow.event_id == event_id))
+
     async def prune_events(self, *, before: datetime) -> int:
         """Forget deliveries received before ``before`` (Slack retries stop after minutes)."""
         async with self._write() as session:

@@ -7,6 +7,7 @@ work happens later in the worker.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +33,8 @@ _NEW_MESSAGE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(\|[^>]*)?>")
 
 Next = Callable[[], Awaitable[None]]
+# Slack wants its ack within 3 s; the author lookup gets a small share of that.
+AGENT_LOOKUP_S = 1.0
 
 
 def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
@@ -53,7 +56,13 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         next: Next,  # noqa: A002
     ) -> None:
         event = body.get("event") or {}
-        outcome = await _accept(services, event, body)
+        try:
+            outcome = await _accept(services, event, body)
+        except Exception:
+            # Bolt answers 500 and Slack retries; the retry must not be dropped as a duplicate.
+            if body.get("event_id"):
+                await services.store.forget_delivery(event_id=body["event_id"])
+            raise
         metrics.MESSAGES_SEEN.labels(outcome=outcome).inc()
         context["accepted"] = outcome == "accepted"
         await next()
@@ -88,7 +97,7 @@ async def _accept(services: Services, event: dict[str, Any], body: dict[str, Any
     text = (event.get("text") or "").strip()
     if not text:
         return "ignored_empty"
-    if await services.agents.is_agent(user, team_id=event.get("user_team") or event.get("team")):
+    if await _from_agent(services, user, event.get("user_team") or event.get("team")):
         return "ignored_agent"
     ts = event["ts"]
     root = event.get("thread_ts") or ts
@@ -110,6 +119,22 @@ async def _accept(services: Services, event: dict[str, Any], body: dict[str, Any
         # Cards of older drafts in this thread now say they can no longer send.
         services.after_ack(_refresh(services, draft.id))
     return "accepted" if accepted else "duplicate_message"
+
+
+async def _from_agent(services: Services, user: str, team: str | None) -> bool:
+    """Is the author an agent? Decided before the ack, so a slow Slack API must not stall it.
+
+    A customer from another workspace needs no lookup.  When the lookup is
+    slow the message is treated as a customer's: an extra card in the review
+    channel is better than a complaint nobody sees.
+    """
+    if team and services.team_id and team != services.team_id:
+        return False
+    try:
+        return await asyncio.wait_for(services.agents.is_agent(user, team_id=team), AGENT_LOOKUP_S)
+    except TimeoutError:
+        log.warning("agent_lookup_slow", user=user)
+        return False
 
 
 async def _refresh(services: Services, draft_id: int) -> None:
