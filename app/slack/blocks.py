@@ -200,8 +200,6 @@ def card(complaint: Complaint, draft: Draft, catalog: OfferCatalog) -> tuple[str
         return fallback, blocks
     shown_text = draft.final_text or draft.text
     blocks.extend(draft_body(shown_text, draft.offers, draft.checklist, draft.flags))
-    if draft.final_text and status == "pending":
-        blocks.append(_context(":pencil2: Edited by an agent"))
     blocks.extend(_decision(draft))
     if status == "pending":
         blocks.extend(_actions(draft, catalog))

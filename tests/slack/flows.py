@@ -25,7 +25,7 @@ from tests.fakes.signing import (
     view_submission_body,
 )
 from tests.fakes.slack_api import FakeSlack, SlackCall
-from tests.slack.conftest import AGENT, REVIEW, SUPPORT, RunningBot, wait_until
+from tests.slack.conftest import AGENT, REVIEW, RunningBot, wait_until
 
 Message = dict[str, Any]
 Signed = tuple[bytes, dict[str, str]]
@@ -87,21 +87,10 @@ def offer_fields(message: Message) -> list[str]:
 def card_calls(slack: FakeSlack) -> list[SlackCall]:
     """Card posts and updates in the review channel, in order."""
     return [
-        c for c in slack.calls
+        c
+        for c in slack.calls
         if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == REVIEW
     ]
-
-
-def replies_to_customers(slack: FakeSlack) -> list[SlackCall]:
-    """Replies Slack accepted in the customer's channel."""
-    return [
-        c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == SUPPORT and c.ok
-    ]
-
-
-def ephemerals_to(slack: FakeSlack, user: str) -> list[str]:
-    return [str(c.args.get("text", "")) for c in slack.calls_to("chat.postEphemeral")
-            if c.args.get("user") == user]
 
 
 def everything_posted(slack: FakeSlack) -> list[str]:
@@ -148,6 +137,18 @@ async def wait_for_card(
         return message if check(message) else None
 
     return await wait_until(probe, timeout=timeout)  # type: ignore[no-any-return]
+
+
+async def card_ready(running: RunningBot, message_ts: str, *, status: str = "pending") -> Draft:
+    """Wait until the message's draft reaches ``status`` AND its card in Slack shows it.
+
+    The store changes a moment before the card is updated; a story that reads
+    or clicks the card needs the card itself to be up to date.
+    """
+    draft = await running.card_for(message_ts, status=status)
+    if status == "pending":
+        await wait_for_card(running, draft, lambda m: "approve_send" in action_ids(m))
+    return draft
 
 
 async def request_draft_of(
