@@ -13,8 +13,8 @@ import respx
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.domain.test_drafting_pipeline import ScriptedLLM
 from tests.factories import load_complaint_fixture
+from tests.scripted_llm import ScriptedLLM
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 runner = CliRunner()

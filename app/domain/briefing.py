@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from app.domain.customer_data import fence, fence_history
+from app.domain.drafting import complete_prompt
 from app.domain.models import Brief, BriefOutput, ThreadMessage
 from app.domain.playbook import Playbook
 from app.domain.ports import StructuredLLM
@@ -27,11 +28,5 @@ class BriefingPipeline:
                 "channel_context": fence("channel_context", channel_context),
             },
         )
-        result = await self._llm.complete(
-            prompt.messages,
-            BriefOutput,
-            temperature=prompt.params.temperature,
-            max_tokens=prompt.params.max_tokens,
-            model=prompt.params.model,
-        )
+        result = await complete_prompt(self._llm, prompt, BriefOutput)
         return Brief(**result.value.model_dump(), prompt_version=book.version, usage=result.usage)

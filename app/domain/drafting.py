@@ -23,7 +23,8 @@ from app.domain.models import (
     TriageOutput,
 )
 from app.domain.playbook import Playbook
-from app.domain.ports import LLMResult, StructuredLLM
+from app.domain.ports import LLMResult, StructuredLLM, T
+from app.prompting import RenderedPrompt
 
 # Categories suggested to the triage model; it may name another when none fits.
 CATEGORIES = (
@@ -55,13 +56,7 @@ class DraftingPipeline:
             },
             user=_customer_inputs(complaint),
         )
-        result = await self._llm.complete(
-            prompt.messages,
-            TriageOutput,
-            temperature=prompt.params.temperature,
-            max_tokens=prompt.params.max_tokens,
-            model=prompt.params.model,
-        )
+        result = await complete_prompt(self._llm, prompt, TriageOutput)
         triage = Triage.model_validate(result.value.model_dump())
         return LLMResult(triage, result.usage, result.model, result.latency_ms)
 
@@ -96,16 +91,8 @@ class DraftingPipeline:
                 "guidance": guidance,
             },
         )
-        result = await self._llm.complete(
-            prompt.messages,
-            DraftOutput,
-            temperature=prompt.params.temperature,
-            max_tokens=prompt.params.max_tokens,
-            model=prompt.params.model,
-        )
-        guarded = self._guard(book, result.value, complaint, guidance)
-        return _result(
-            book, guarded, triage, result, tone, usage + result.usage, llm_ms + result.latency_ms
+        return await self._finish(
+            book, prompt, complaint, guidance, triage, tone, usage=usage, llm_ms=llm_ms
         )
 
     async def rewrite(
@@ -135,26 +122,43 @@ class DraftingPipeline:
                 "guidance": guidance,
             },
         )
-        result = await self._llm.complete(
-            prompt.messages,
-            DraftOutput,
-            temperature=prompt.params.temperature,
-            max_tokens=prompt.params.max_tokens,
-            model=prompt.params.model,
-        )
-        guarded = self._guard(book, result.value, complaint, guidance)
-        return _result(
-            book, guarded, previous.triage, result, tone, result.usage, result.latency_ms
-        )
+        return await self._finish(book, prompt, complaint, guidance, previous.triage, tone)
 
-    @staticmethod
-    def _guard(
-        book: Playbook, output: DraftOutput, complaint: Complaint, guidance: str | None
-    ) -> GuardedDraft:
+    async def _finish(
+        self,
+        book: Playbook,
+        prompt: RenderedPrompt,
+        complaint: Complaint,
+        guidance: str | None,
+        triage: Triage,
+        tone: str | None,
+        *,
+        usage: TokenUsage | None = None,
+        llm_ms: float = 0.0,
+    ) -> DraftResult:
+        """Ask for the draft, then let the guardrails, not the model, decide what stands."""
+        result = await complete_prompt(self._llm, prompt, DraftOutput)
         context = backing_context(
             complaint.text, complaint.channel_context, guidance, history=complaint.history
         )
-        return apply_guardrails(output, catalog=book.catalog, policy=book.policy, context=context)
+        guarded = apply_guardrails(
+            result.value, catalog=book.catalog, policy=book.policy, context=context
+        )
+        total = (usage or TokenUsage()) + result.usage
+        return _result(book, guarded, triage, result, tone, total, llm_ms + result.latency_ms)
+
+
+async def complete_prompt(
+    llm: StructuredLLM, prompt: RenderedPrompt, schema: type[T]
+) -> LLMResult[T]:
+    """Send a rendered prompt with its own model parameters."""
+    return await llm.complete(
+        prompt.messages,
+        schema,
+        temperature=prompt.params.temperature,
+        max_tokens=prompt.params.max_tokens,
+        model=prompt.params.model,
+    )
 
 
 def _customer_inputs(complaint: Complaint) -> dict[str, object]:

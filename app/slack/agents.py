@@ -10,7 +10,9 @@ hit Slack on every click.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -19,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 log = structlog.get_logger(__name__)
 
 CACHE_S = 300.0
+V = TypeVar("V")
 
 
 @dataclass
@@ -26,7 +29,7 @@ class AgentDirectory:
     client: AsyncWebClient
     allowed: list[str]
     home_team_id: str | None = None
-    _users: dict[str, tuple[float, dict[str, object]]] = field(default_factory=dict)
+    _users: dict[str, tuple[float, dict[str, object] | None]] = field(default_factory=dict)
     _groups: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
     async def is_agent(self, user_id: str, *, team_id: str | None = None) -> bool:
@@ -59,36 +62,30 @@ class AgentDirectory:
         return not (self.home_team_id and team and team != self.home_team_id)
 
     async def _user(self, user_id: str) -> dict[str, object] | None:
-        cached = self._users.get(user_id)
-        if cached and time.monotonic() - cached[0] < CACHE_S:
-            return cached[1]
-        try:
-            response = await self.client.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.warning("users_info_failed", user=user_id, error=exc.response.get("error"))
-            return None
-        user = dict(response["user"])
-        self._users[user_id] = (time.monotonic(), user)
-        return user
+        async def fetch() -> dict[str, object]:
+            return dict((await self.client.users_info(user=user_id))["user"])
+
+        return await _cached(self._users, user_id, fetch, None)
 
     async def _group_members(self, group_id: str) -> set[str]:
-        cached = self._groups.get(group_id)
-        if cached and time.monotonic() - cached[0] < CACHE_S:
-            return cached[1]
-        try:
+        async def fetch() -> set[str]:
             response = await self.client.usergroups_users_list(usergroup=group_id)
-        except SlackApiError as exc:
-            log.warning("usergroup_lookup_failed", group=group_id, error=exc.response.get("error"))
-            return set()
-        members = set(response.get("users") or [])
-        self._groups[group_id] = (time.monotonic(), members)
-        return members
+            return set(response.get("users") or [])
 
-    async def display_name(self, user_id: str) -> str | None:
-        user = await self._user(user_id)
-        if not user:
-            return None
-        profile = user.get("profile")
-        if isinstance(profile, dict) and profile.get("display_name"):
-            return str(profile["display_name"])
-        return str(user.get("real_name") or user.get("name") or "") or None
+        return await _cached(self._groups, group_id, fetch, set())
+
+
+async def _cached(
+    cache: dict[str, tuple[float, V]], key: str, fetch: Callable[[], Awaitable[V]], default: V
+) -> V:
+    """A Slack lookup kept for CACHE_S; a failed lookup answers ``default`` and is not kept."""
+    hit = cache.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_S:
+        return hit[1]
+    try:
+        value = await fetch()
+    except SlackApiError as exc:
+        log.warning("slack_lookup_failed", key=key, error=exc.response.get("error"))
+        return default
+    cache[key] = (time.monotonic(), value)
+    return value

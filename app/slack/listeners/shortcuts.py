@@ -17,15 +17,21 @@ DRAFT_SHORTCUT = "draft_reply"
 SUMMARIZE_SHORTCUT = "summarize_thread"
 
 
+async def _from_agent(services: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
+    user = body["user"]
+    if await services.agents.is_agent(user["id"], team_id=user.get("team_id")):
+        return True
+    await respond(text=NOT_AN_AGENT, response_type="ephemeral")
+    return False
+
+
 def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
     @app.shortcut(DRAFT_SHORTCUT)
     async def draft_reply(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user = body["user"]
-        if not await services.agents.is_agent(user["id"], team_id=user.get("team_id")):
-            await respond(text=NOT_AN_AGENT, response_type="ephemeral")
+        if not await _from_agent(services, body, respond):
             return
-        message, channel = body["message"], body["channel"]["id"]
+        user, message, channel = body["user"], body["message"], body["channel"]["id"]
         text = (message.get("text") or "").strip()
         if not text:
             await respond(text="That message has no text to reply to.", response_type="ephemeral")
@@ -53,9 +59,7 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
     @app.shortcut(SUMMARIZE_SHORTCUT)
     async def summarize(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user = body["user"]
-        if not await services.agents.is_agent(user["id"], team_id=user.get("team_id")):
-            await respond(text=NOT_AN_AGENT, response_type="ephemeral")
+        if not await _from_agent(services, body, respond):
             return
         message = body["message"]
         await respond(text="Summarizing the thread…", response_type="ephemeral")
