@@ -161,7 +161,12 @@ def http_app(bot: Bot) -> web.Application:
         started = time.perf_counter()
         if not bot.ready or bot.app is None:
             return web.Response(status=503, text="starting")
-        response = await bot.app.async_dispatch(await to_bolt_request(request))
+        retry = request.headers.get("X-Slack-Retry-Num")
+        # Listeners run in tasks created inside dispatch, so they inherit these ids.
+        with structlog.contextvars.bound_contextvars(
+            request_id=uuid.uuid4().hex[:12], slack_retry=retry
+        ):
+            response = await bot.app.async_dispatch(await to_bolt_request(request))
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         metrics.SLACK_REQUESTS.labels(kind=_kind(request), status=str(response.status)).inc()
         return await to_aiohttp_response(response)

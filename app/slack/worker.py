@@ -180,6 +180,7 @@ async def run_draft_job(services: Services, job: Job) -> None:
     draft = await store.start_draft(complaint_id=complaint.id)
     if draft.status == "superseded":
         return
+    structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
     draft = await publish_card(services, complaint, draft)
     try:
         result = await pipeline.draft(domain, triage=triaged.value, guidance=complaint.guidance)

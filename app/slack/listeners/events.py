@@ -64,6 +64,7 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
                 await services.store.forget_delivery(event_id=body["event_id"])
             raise
         metrics.MESSAGES_SEEN.labels(outcome=outcome).inc()
+        log.info("message_seen", outcome=outcome, channel=event.get("channel"), ts=event.get("ts"))
         context["accepted"] = outcome == "accepted"
         await next()
 
