@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import time
 import uuid
@@ -180,7 +181,9 @@ def http_app(bot: Bot) -> web.Application:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
-    web_app.router.add_post("/slack/events", slack_events)
+    if not bot.socket_mode:
+        # Socket Mode turns request signing off: an HTTP door to Bolt would take forged clicks.
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_page)
     return web_app
@@ -191,6 +194,20 @@ def _kind(request: web.Request) -> str:
     return "json" if "json" in content_type else "form"
 
 
+async def _until_signalled() -> None:
+    """Wait for SIGTERM (docker stop) or SIGINT, so shutdown closes the store cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("shutting_down")
+
+
 async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     bot = Bot(settings)
     runner = web.AppRunner(http_app(bot), access_log=None)
@@ -199,10 +216,23 @@ async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     log.info("http_listening", host=host, port=port, events_path="/slack/events")
     try:
         await bot.start()
-        await asyncio.Event().wait()
+        await _until_signalled()
     finally:
         await bot.stop()
         await runner.cleanup()
+
+
+async def _socket_url(client: AsyncWebClient, app_token: str, api_url: str) -> str:
+    """Check SLACK_APP_TOKEN before connecting: slack_sdk would retry a refused token forever."""
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}) at {api_url}: use an "
+            "app-level token (xapp-…) with connections:write from Basic Information → App-Level "
+            "Tokens, and turn Socket Mode on."
+        ) from None
+    return str(response["url"])
 
 
 async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
@@ -210,18 +240,24 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
 
     bot = Bot(settings, socket_mode=True)
     runner: web.AppRunner | None = None
-    if port:
-        # Health and metrics stay available in Socket Mode for container probes.
-        runner = web.AppRunner(http_app(bot), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", port).start()
-    await bot.start()
-    assert bot.app is not None and settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
+    handler: AsyncSocketModeHandler | None = None
     try:
+        if port:
+            # Health and metrics stay available in Socket Mode for container probes.
+            runner = web.AppRunner(http_app(bot), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "0.0.0.0", port).start()
+        await bot.start()
+        assert bot.app is not None and settings.slack_app_token is not None
+        app_token = settings.slack_app_token.get_secret_value()
+        url = await _socket_url(bot.app.client, app_token, settings.slack_api_url)
+        handler = AsyncSocketModeHandler(bot.app, app_token)
+        # The checked URL serves the first connection: no second call to a rate-limited method.
+        handler.client.wss_uri = url
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+        if handler is not None:
+            await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.stop()
         if runner:
             await runner.cleanup()

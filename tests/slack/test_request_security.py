@@ -256,7 +256,7 @@ async def test_logs_of_a_whole_flow_show_no_secret_and_no_customer_contact_detai
     lines = [line for line in logs.splitlines() if line.strip()]
     events = [json.loads(line).get("event") for line in lines if line.startswith("{")]
     # The flow really ran and was logged: startup, the duplicate, the refusal, the reply.
-    for expected in ("tactful_ready", "duplicate_event_ignored", "card_action_refused", "reply_sent"):
+    for expected in ("tactful_ready", "duplicate_event_ignored", "card_action_refused", "reply_sent", "shutting_down"):
         assert expected in events, f"{expected} missing from the logs:\n{logs}"
     leaked = {leak: line for line in lines for leak in LEAKS if leak in line}
     assert not leaked, f"secrets or customer details in the logs: {leaked}"
