@@ -85,20 +85,23 @@ class Bot:
 
     async def start(self) -> None:
         settings = self.settings
-        store = await Store.open(settings.database_url)
-        drafting = build_drafting(settings)
-        drafting.llm.on_usage = _count_llm_call
+        # Checks that can refuse to start come first, before anything needs closing.
         client = build_web_client(settings)
         try:
             auth = await client.auth_test()
         except SlackApiError as exc:
-            await store.close()
-            await drafting.aclose()
             raise SettingsError(
                 f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}) at {settings.slack_api_url}: "
                 "check the token on your app's OAuth & Permissions page."
             ) from None
         await _check_review_channel(client, settings)
+        drafting = build_drafting(settings)
+        drafting.llm.on_usage = _count_llm_call
+        try:
+            store = await Store.open(settings.database_url)
+        except BaseException:
+            await drafting.aclose()
+            raise
         send_client = AsyncWebClient(
             token=client.token,
             base_url=settings.slack_api_url,
@@ -254,7 +257,8 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
         handler = AsyncSocketModeHandler(bot.app, app_token)
         # The checked URL serves the first connection: no second call to a rate-limited method.
         handler.client.wss_uri = url
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await _until_signalled()
     finally:
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
