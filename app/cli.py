@@ -15,6 +15,7 @@ from app.domain.models import TONES, Complaint, DraftResult
 from app.domain.ports import LLMError
 from app.prompting.errors import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
+from app.store import DatabaseURLError, Store, StoreUnavailable
 from app.terminal_view import print_draft, print_stats
 
 cli = typer.Typer(
@@ -166,7 +167,7 @@ def serve(
             asyncio.run(serve_socket(settings, port=port))
         else:
             asyncio.run(serve_http(settings, host=host, port=port))
-    except (SettingsError, PromptSetError) as exc:
+    except (SettingsError, PromptSetError, StoreUnavailable, DatabaseURLError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         pass
@@ -181,8 +182,6 @@ def stats(
     from dataclasses import asdict
     from datetime import UTC, datetime, timedelta
 
-    from app.store import Store
-
     settings = _settings()
     since = datetime.now(UTC) - timedelta(days=days) if days else None
 
@@ -193,7 +192,10 @@ def stats(
         finally:
             await store.close()
 
-    figures = asyncio.run(read())
+    try:
+        figures = asyncio.run(read())
+    except (StoreUnavailable, DatabaseURLError) as exc:
+        raise _fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(asdict(figures), default=str))
         return

@@ -112,3 +112,18 @@ def test_serve_without_settings_lists_every_missing_variable(env: Path) -> None:
 def test_empty_complaint_is_refused(env: Path) -> None:
     result = runner.invoke(cli, ["draft", "-"], input="   \n")
     assert result.exit_code == 2 and "empty" in result.output
+
+
+def test_stats_on_a_new_database_prints_empty_figures(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TACTFUL_DATABASE_URL", f"sqlite:///{env / 'stats.db'}")
+    result = runner.invoke(cli, ["stats", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["complaints"] == 0 and figures["acceptance_rate"] is None
+
+
+def test_stats_on_an_unreachable_database_names_the_setting(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TACTFUL_DATABASE_URL", "postgresql://tactful@127.0.0.1:9/none")
+    result = runner.invoke(cli, ["stats"])
+    assert result.exit_code == 2
+    assert "cannot open the database" in result.output and "TACTFUL_DATABASE_URL" in result.output

@@ -22,7 +22,7 @@ from app.store.records import (
     NewComplaint,
     Stats,
 )
-from app.store.store import Store
+from app.store.store import Store, StoreUnavailable
 
 __all__ = [
     "AcceptedJob",
@@ -39,6 +39,7 @@ __all__ = [
     "NewComplaint",
     "Stats",
     "Store",
+    "StoreUnavailable",
     "async_url",
     "create_store_engine",
     "migrate",

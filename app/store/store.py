@@ -9,6 +9,8 @@ PostgreSQL, several hosts) can share one database.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.store.approvals import ApprovalQueries
 from app.store.drafts import DraftQueries
 from app.store.engine import create_store_engine
@@ -18,6 +20,10 @@ from app.store.migrate import migrate_engine
 from app.store.sessions import Clock
 from app.store.stats import StatsQueries
 from app.store.tables import utcnow
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or migrated; the message says which and what to check."""
 
 
 class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueries):
@@ -35,6 +41,13 @@ class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueri
         try:
             if migrate:
                 await migrate_engine(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            await engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreUnavailable(
+                f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
+                f"{reason}. Check TACTFUL_DATABASE_URL and that the server is running."
+            ) from exc
         except BaseException:
             await engine.dispose()
             raise
