@@ -139,7 +139,8 @@ def prompts_check(
 @cli.command()
 def serve(
     port: Annotated[
-        int, typer.Option(help="HTTP port for /slack/events, /healthz and /metrics.")
+        int,
+        typer.Option(help="HTTP port: /slack/events, /healthz, /metrics (Socket Mode: the last two)."),
     ] = 3000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     socket: Annotated[

@@ -33,6 +33,7 @@ from aiohttp import web
 from .http_server import LocalServer, run_standalone
 from .slack_methods import METHODS, error
 from .slack_workspace import Message, SlackWorkspace
+from .socket_mode import APP_TOKEN, OPEN_METHOD, SOCKET_PATH, FakeSocketMode
 
 # Fields Slack takes as JSON-encoded strings inside a form body.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
@@ -78,6 +79,7 @@ class FakeSlack(LocalServer):
         bot_id: str = "B0BOT",
         app_id: str = "A1",
         trigger_ttl_s: float | None = 3.0,
+        app_token: str = APP_TOKEN,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -94,6 +96,8 @@ class FakeSlack(LocalServer):
             app_id=app_id,
             trigger_ttl_s=trigger_ttl_s,
         )
+        # apps.connections.open and the websocket it hands out (``tests.fakes.socket_mode``).
+        self.socket_mode = FakeSocketMode(app_token=app_token, app_id=app_id)
         self.calls: list[SlackCall] = []
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._changed = asyncio.Event()
@@ -244,6 +248,8 @@ class FakeSlack(LocalServer):
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key:.*}", self._handle_hook)
+        app.router.add_get(SOCKET_PATH, self.socket_mode.handle_websocket)
+        app.on_shutdown.append(self.socket_mode.close_all)
         app.router.add_get("/_fake/calls", self._handle_list_calls)
         app.router.add_post("/_fake/seed", self._handle_seed)
         return app
@@ -255,10 +261,14 @@ class FakeSlack(LocalServer):
         # Slack takes the token from the header or, for old clients, from the body.
         body_token = str(args.pop("token", ""))
         header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else body_token
+        in_header = header.startswith("Bearer ")
+        token = header.removeprefix("Bearer ") if in_header else body_token
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
-        status, body, headers = self._answer(method, args, token, bad_body)
+        if method == OPEN_METHOD:
+            status, body, headers = self._open_socket(token if in_header else "")
+        else:
+            status, body, headers = self._answer(method, args, token, bad_body)
         self._record(SlackCall(method, args, arrived, status, body))
         return web.json_response(body, status=status, headers=headers)
 
@@ -277,6 +287,14 @@ class FakeSlack(LocalServer):
         if bad_body:
             return 200, error("invalid_json"), {}
         return 200, METHODS[method](self.workspace, args), {}
+
+    def _open_socket(self, header_token: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Slack takes the app-level token for this method only from the Authorization header."""
+        injected = self._injected_failure(OPEN_METHOD)
+        if injected is not None:
+            return injected
+        ws_base = "ws" + self.base_url.removeprefix("http")
+        return 200, self.socket_mode.open_connection(header_token, ws_base=ws_base), {}
 
     def _injected_failure(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         queue = self._failures.get(method)
