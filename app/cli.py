@@ -16,7 +16,7 @@ from app.domain.ports import LLMError
 from app.prompting.errors import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
 from app.store import DatabaseURLError, Store, StoreUnavailable
-from app.terminal_view import print_draft, print_stats
+from app.terminal_view import print_draft, print_eval, print_stats
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
@@ -140,7 +140,9 @@ def prompts_check(
 def serve(
     port: Annotated[
         int,
-        typer.Option(help="HTTP port: /slack/events, /healthz, /metrics (Socket Mode: the last two)."),
+        typer.Option(
+            help="HTTP port: /slack/events, /healthz, /metrics (Socket Mode: the last two)."
+        ),
     ] = 3000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     socket: Annotated[
@@ -157,7 +159,11 @@ def serve(
         raise _fail(
             f"cannot start the bot yet:\n{exc}\n"
             "Then run the same command again. README.md → Quickstart walks through creating the Slack app"
-            + ("." if socket else "; for Socket Mode use --socket with SLACK_APP_TOKEN instead of the signing secret.")
+            + (
+                "."
+                if socket
+                else "; for Socket Mode use --socket with SLACK_APP_TOKEN instead of the signing secret."
+            )
         ) from None
     from app.logs import configure_logging
     from app.slack.server import serve_http, serve_socket
@@ -201,6 +207,90 @@ def stats(
         out.print_json(json.dumps(asdict(figures), default=str))
         return
     print_stats(out, figures)
+
+
+@cli.command(name="eval")
+def evaluate(
+    prompts: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="The changed prompt directory to try (default TACTFUL_PROMPTS_DIR)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many past complaints to replay.")] = 20,
+    days: Annotated[int, typer.Option(help="Only complaints of the last N days (0: any).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Replay stored complaints with a prompt change and compare with the drafts agents saw."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.domain.evaluation import Baseline, Case, replay
+    from app.runtime import build_drafting
+
+    settings = _settings()
+    if prompts is not None:
+        settings = settings.model_copy(update={"prompts_dir": prompts})
+    try:
+        settings.require("OPENAI_API_KEY")
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+
+    async def run() -> Any:
+        store = await Store.open(settings.database_url)
+        try:
+            past = await store.past_drafts(limit=limit, since=since)
+        finally:
+            await store.close()
+        if not past:
+            return None
+        cases = [
+            Case(
+                label=f"#{complaint.id} {draft.triage.category if draft.triage else ''}".strip(),
+                complaint=Complaint(text=complaint.text),
+                baseline=Baseline(
+                    text=draft.final_text or draft.text,
+                    offer_ids=[o.offer_id for o in draft.offers],
+                    checklist=draft.checklist,
+                    flags=draft.flags,
+                    prompt_version=draft.prompt_version,
+                    outcome=draft.status,
+                ),
+            )
+            for complaint, draft in past
+        ]
+        drafting = build_drafting(settings)
+        try:
+            with err.status(f"Replaying {len(cases)} complaints…", spinner="dots"):
+                version = drafting.playbook.current().version
+                return await replay(drafting.pipeline, cases, prompt_version=version)
+        finally:
+            await drafting.aclose()
+
+    try:
+        report = asyncio.run(run())
+    except (StoreUnavailable, DatabaseURLError) as exc:
+        raise _fail(str(exc)) from None
+    except PromptSetError as exc:
+        raise _fail("the prompt files have errors:\n" + str(exc)) from None
+    if report is None:
+        raise _fail(
+            "no stored drafts to replay yet: they come from the bot (or widen --days).", code=1
+        )
+    if as_json:
+        rows = [
+            {
+                "case": r.case.label,
+                "outcome": r.case.baseline.outcome,
+                "steps": r.steps,
+                "warnings": r.warnings,
+                "offers_changed": r.offers_changed,
+                "error": r.error,
+                "draft": r.candidate.text if r.candidate else None,
+            }
+            for r in report.results
+        ]
+        out.print_json(json.dumps({"summary": report.summary(), "cases": rows}, ensure_ascii=False))
+        return
+    print_eval(out, report)
 
 
 @cli.command()

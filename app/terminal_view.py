@@ -7,6 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from app.domain.evaluation import EvalReport
 from app.domain.models import STEP_LABELS, DraftResult
 from app.store import Stats
 
@@ -93,4 +94,37 @@ def print_stats(console: Console, stats: Stats) -> None:
         categories.add_row(row.category, str(row.complaints), str(row.sent))
     console.print(categories)
     if stats.top_recurring_categories:
-        console.print(Text.assemble(("Recurring  ", "bold"), ", ".join(stats.top_recurring_categories)))
+        console.print(
+            Text.assemble(("Recurring  ", "bold"), ", ".join(stats.top_recurring_categories))
+        )
+
+
+def print_eval(console: Console, report: EvalReport) -> None:
+    table = Table(
+        title=f"Replayed with prompt version {report.prompt_version}", title_justify="left"
+    )
+    for column in ("Complaint", "Agent did", "Steps", "Warnings", "Offers", "New draft"):
+        table.add_column(column)
+    for result in report.results:
+        if result.candidate is None:
+            table.add_row(
+                result.case.label, result.case.baseline.outcome, "", "", "", f"[red]{result.error}"
+            )
+            continue
+        (steps_before, steps_after), (warn_before, warn_after) = result.steps, result.warnings
+        table.add_row(
+            result.case.label,
+            result.case.baseline.outcome,
+            f"{steps_before} → {steps_after}",
+            f"{warn_before} → {warn_after}",
+            "changed" if result.offers_changed else "same",
+            result.candidate.text[:120] + ("…" if len(result.candidate.text) > 120 else ""),
+        )
+    console.print(table)
+    s = report.summary()
+    console.print(
+        f"{s['cases']} complaints, {s['failed']} failed · steps covered {s['steps_before']:.1f} → "
+        f"{s['steps_after']:.1f} · warnings {s['warnings_before']:.1f} → {s['warnings_after']:.1f} "
+        f"per draft · offers changed in {s['offers_changed']}",
+        highlight=False,
+    )

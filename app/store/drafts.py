@@ -8,6 +8,7 @@ it, instead of adding one, so one acked event posts one card.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.models import DraftResult
-from app.store.records import Draft, DraftStateError
+from app.store.records import Complaint, Draft, DraftStateError
 from app.store.sessions import StoreSessions
 from app.store.tables import ComplaintRow, DecisionRow, DraftRow
 
@@ -84,29 +85,52 @@ class DraftQueries(StoreSessions):
             if complaint is None:
                 raise LookupError(f"complaint {complaint_id} does not exist")
             latest = await session.scalar(
-                select(DraftRow).where(DraftRow.complaint_id == complaint_id)
-                .order_by(DraftRow.version.desc()).limit(1).with_for_update()
+                select(DraftRow)
+                .where(DraftRow.complaint_id == complaint_id)
+                .order_by(DraftRow.version.desc())
+                .limit(1)
+                .with_for_update()
             )
             if latest is not None and latest.status != "failed":
                 return Draft.from_row(latest)
-            status = "superseded" if await self._customer_wrote_since(session, complaint) \
-                else "drafting"
+            status = (
+                "superseded" if await self._customer_wrote_since(session, complaint) else "drafting"
+            )
             if latest is not None:
                 await session.execute(
-                    update(DraftRow).where(DraftRow.id == latest.id)
+                    update(DraftRow)
+                    .where(DraftRow.id == latest.id)
                     .values(status="superseded", updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
             row = DraftRow(
-                complaint_id=complaint_id, version=(latest.version + 1) if latest else 1,
-                status=status, text="", final_text=None, offers=[], checklist={},
-                flags=[], triage=None, follow_up="", tone=None, prompt_version="", model="",
-                prompt_tokens=0, completion_tokens=0, llm_ms=0.0,
+                complaint_id=complaint_id,
+                version=(latest.version + 1) if latest else 1,
+                status=status,
+                text="",
+                final_text=None,
+                offers=[],
+                checklist={},
+                flags=[],
+                triage=None,
+                follow_up="",
+                tone=None,
+                prompt_version="",
+                model="",
+                prompt_tokens=0,
+                completion_tokens=0,
+                llm_ms=0.0,
                 card_channel=latest.card_channel if latest else None,
                 card_ts=latest.card_ts if latest else None,
-                error=None, decided_by=None, decided_at=None, discard_reason=None,
-                sent_channel=None, sent_ts=None, send_attempts=0,
-                created_at=now, updated_at=now,
+                error=None,
+                decided_by=None,
+                decided_at=None,
+                discard_reason=None,
+                sent_channel=None,
+                sent_ts=None,
+                send_attempts=0,
+                created_at=now,
+                updated_at=now,
             )
             session.add(row)
             await session.flush()
@@ -138,7 +162,8 @@ class DraftQueries(StoreSessions):
         """
         async with self._write() as session:
             row = await session.scalar(
-                update(DraftRow).where(DraftRow.id == draft_id, DraftRow.status == "failed")
+                update(DraftRow)
+                .where(DraftRow.id == draft_id, DraftRow.status == "failed")
                 .values(status="drafting", error=None, updated_at=self._clock())
                 .returning(DraftRow)
                 .execution_options(synchronize_session=False)
@@ -149,7 +174,8 @@ class DraftQueries(StoreSessions):
         """Remember the Slack message that shows this draft, to update it later."""
         async with self._write() as session:
             await session.execute(
-                update(DraftRow).where(DraftRow.id == draft_id)
+                update(DraftRow)
+                .where(DraftRow.id == draft_id)
                 .values(card_channel=channel, card_ts=ts, updated_at=self._clock())
                 .execution_options(synchronize_session=False)
             )
@@ -176,7 +202,11 @@ class DraftQueries(StoreSessions):
             return Draft.from_row(row)
 
     async def replace_result(
-        self, *, draft_id: int, result: DraftResult, user_id: str,
+        self,
+        *,
+        draft_id: int,
+        result: DraftResult,
+        user_id: str,
     ) -> Draft | None:
         """Regenerate in place: a pending draft takes a rewritten result.
 
@@ -201,9 +231,15 @@ class DraftQueries(StoreSessions):
                 setattr(row, name, value)
             row.final_text = None
             row.updated_at = now
-            session.add(DecisionRow(draft_id=draft_id, user_id=user_id, action="regenerate",
-                                    detail={"before": before, "after": result.text,
-                                            "tone": result.tone}, at=now))
+            session.add(
+                DecisionRow(
+                    draft_id=draft_id,
+                    user_id=user_id,
+                    action="regenerate",
+                    detail={"before": before, "after": result.text, "tone": result.tone},
+                    at=now,
+                )
+            )
             await session.flush()
             return Draft.from_row(row)
 
@@ -211,7 +247,8 @@ class DraftQueries(StoreSessions):
         """Show a problem on the card (a failed rewrite) without changing the draft's state."""
         async with self._write() as session:
             await session.execute(
-                update(DraftRow).where(DraftRow.id == draft_id)
+                update(DraftRow)
+                .where(DraftRow.id == draft_id)
                 .values(error=error, updated_at=self._clock())
                 .execution_options(synchronize_session=False)
             )
@@ -234,13 +271,46 @@ class DraftQueries(StoreSessions):
     async def latest_draft(self, *, complaint_id: int) -> Draft | None:
         async with self._read() as session:
             row = await session.scalar(
-                select(DraftRow).where(DraftRow.complaint_id == complaint_id)
-                .order_by(DraftRow.version.desc()).limit(1)
+                select(DraftRow)
+                .where(DraftRow.complaint_id == complaint_id)
+                .order_by(DraftRow.version.desc())
+                .limit(1)
             )
             return Draft.from_row(row) if row is not None else None
 
+    async def past_drafts(
+        self, *, limit: int, since: datetime | None = None
+    ) -> list[tuple[Complaint, Draft]]:
+        """The newest drafts that have text, each with its complaint: what ``tactful eval`` replays."""
+        query = (
+            select(ComplaintRow, DraftRow)
+            .join(DraftRow, DraftRow.complaint_id == ComplaintRow.id)
+            .where(
+                DraftRow.status.in_(("pending", "sent", "discarded", "superseded")),
+                DraftRow.text != "",
+            )
+            .order_by(DraftRow.created_at.desc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(DraftRow.created_at >= since)
+        async with self._read() as session:
+            rows = (await session.execute(query)).all()
+        seen: set[int] = set()
+        found = []
+        for complaint_row, draft_row in rows:
+            # One draft per complaint: the newest, which is what the agent last saw.
+            if complaint_row.id not in seen:
+                seen.add(complaint_row.id)
+                found.append((Complaint.from_row(complaint_row), Draft.from_row(draft_row)))
+        return found
+
     async def supersede_thread(
-        self, *, channel_id: str, thread_ts: str, newer_than_ts: str,
+        self,
+        *,
+        channel_id: str,
+        thread_ts: str,
+        newer_than_ts: str,
     ) -> list[Draft]:
         """A newer customer message arrived in this thread: retire the open drafts before it.
 
@@ -263,8 +333,11 @@ class DraftQueries(StoreSessions):
             )
             # Compared as numbers: Slack ts strings only sort as text while
             # their integer parts have the same width.
-            stale = [draft_id for draft_id, ts in candidates
-                     if (older := _slack_ts(ts)) is not None and older < cutoff]
+            stale = [
+                draft_id
+                for draft_id, ts in candidates
+                if (older := _slack_ts(ts)) is not None and older < cutoff
+            ]
             if not stale:
                 return []
             changed = await session.scalars(
