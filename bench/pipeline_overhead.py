@@ -232,9 +232,7 @@ async def run_in_process(
     def reset() -> None:
         llm.calls = 0
 
-    samples, flags = await measure(
-        draft_once, cases, drafts, after_warmup=reset, profile=profile
-    )
+    samples, flags = await measure(draft_once, cases, drafts, after_warmup=reset, profile=profile)
     return Run("in-process fake LLM", samples, llm.calls, flags, len(cases))
 
 
@@ -260,7 +258,11 @@ async def run_http(
             draft_once, cases, drafts, after_warmup=reset, profile=profile
         )
     return Run(
-        "LLMClient + httpx.MockTransport", samples, transport.calls, flags, len(cases),
+        "LLMClient + httpx.MockTransport",
+        samples,
+        transport.calls,
+        flags,
+        len(cases),
         fake_ns=transport.handler_ns,
     )
 
@@ -271,15 +273,20 @@ def print_table(runs: list[Run]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print("per-draft time, ms (triage + draft + guardrails; the LLM answers instantly)")
     for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:]))]
+        cells = [
+            row[0].ljust(widths[0]),
+            *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+        ]
         print("  ".join(cells))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     for run in runs:
         per_draft = run.llm_calls / len(run.samples_ns)
         common = ", ".join(f"{code} x{n}" for code, n in run.flags.most_common(5)) or "none"
-        print(f"{run.label}: {per_draft:g} LLM calls per draft over {run.fixtures} fixtures; "
-              f"flags raised: {common}")
+        print(
+            f"{run.label}: {per_draft:g} LLM calls per draft over {run.fixtures} fixtures; "
+            f"flags raised: {common}"
+        )
     print("fake/draft: time spent inside the fake transport per draft (included in the figures)")
 
 
@@ -288,16 +295,22 @@ async def main_async(options: argparse.Namespace) -> None:
     source = PlaybookSource(PROMPTS)
     load_ms = (time.perf_counter_ns() - began) / 1e6
     cases = canned_cases()
-    print(f"playbook {source.current().version} loaded in {load_ms:.1f} ms; "
-          f"{len(cases)} complaint fixtures; warm-up {WARMUP} drafts per variant")
+    print(
+        f"playbook {source.current().version} loaded in {load_ms:.1f} ms; "
+        f"{len(cases)} complaint fixtures; warm-up {WARMUP} drafts per variant"
+    )
     profile = cProfile.Profile() if options.profile else None
     runs = []
-    runs.append(await run_in_process(
-        source, cases, options.drafts, profile if options.profile == "in-process" else None
-    ))
-    runs.append(await run_http(
-        source, cases, options.drafts, profile if options.profile == "http" else None
-    ))
+    runs.append(
+        await run_in_process(
+            source, cases, options.drafts, profile if options.profile == "in-process" else None
+        )
+    )
+    runs.append(
+        await run_http(
+            source, cases, options.drafts, profile if options.profile == "http" else None
+        )
+    )
     print_table(runs)
     if profile is not None:
         print(f"\nprofile of the timed {options.profile} drafts (top 25 by own time):")
@@ -308,7 +321,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drafts", type=int, default=200, help="timed drafts per variant")
     parser.add_argument(
-        "--profile", choices=["in-process", "http"],
+        "--profile",
+        choices=["in-process", "http"],
         help="also run cProfile over the timed drafts of one variant and print the hot spots",
     )
     options = parser.parse_args(argv)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -36,6 +36,7 @@ from app.llm._retry import Sleep, retry_policy
 from app.llm._schema import (
     json_object_response_format,
     json_schema_response_format,
+    strict_json_schema,
     with_schema_instruction,
 )
 
@@ -94,6 +95,17 @@ class LLMClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._json_schema_rejected = False
         self.server = public_url(str(self._openai.base_url))
+
+    def warm_up(self, schemas: Sequence[type[BaseModel]]) -> None:
+        """Do at start what the first request would do on the event loop.
+
+        The SDK imports its ``chat.completions`` resource lazily (about half a
+        second, blocking), and each schema is converted once; doing both before
+        the bot is ready keeps the first complaints' acks fast.
+        """
+        self._openai.chat.completions  # noqa: B018 (the attribute access is the import)
+        for schema in schemas:
+            strict_json_schema(schema)
 
     @property
     def output_mode(self) -> OutputMode:

@@ -13,6 +13,7 @@ the system message because some servers ignore ``response_format`` entirely.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -33,6 +34,12 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     ``additionalProperties`` schema: strict mode cannot express it, the
     server rejects it, and ``auto`` mode falls back to ``json_object``.
     """
+    return _strict_schema_of(model)
+
+
+@functools.cache
+def _strict_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    # Built once per model class: it goes out with every request. Callers only read it.
     root = model.model_json_schema()
     return _strict_node(root, root=root, inlining=frozenset())
 
@@ -57,6 +64,7 @@ def json_object_response_format(model: type[BaseModel]) -> dict[str, Any]:
     return {"type": "json_object", "schema": strict_json_schema(model)}
 
 
+@functools.cache
 def schema_instruction(model: type[BaseModel]) -> str:
     schema_text = json.dumps(strict_json_schema(model), separators=(",", ":"))
     return f"Reply with one JSON object that matches this JSON schema: {schema_text}"

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
+from app.domain.models import BriefOutput, DraftOutput, TriageOutput
 from app.llm import UsageRecord
 from app.runtime import build_drafting
 from app.settings import Settings, SettingsError
@@ -97,6 +98,7 @@ class Bot:
         await _check_review_channel(client, settings)
         drafting = build_drafting(settings)
         drafting.llm.on_usage = _count_llm_call
+        drafting.llm.warm_up([TriageOutput, DraftOutput, BriefOutput])
         try:
             store = await Store.open(settings.database_url)
         except BaseException:

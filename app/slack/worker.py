@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 # The lease itself is Settings.job_lease_s (TACTFUL_JOB_LEASE_SECONDS, default 20 s).
 HEARTBEAT_S = 5.0
 POLL_S = 1.0
-RETRY_SLACK_S = 5.0
+RETRY_S = 5.0
 MAX_ATTEMPTS = 5
 
 
@@ -87,21 +87,30 @@ class JobWorker:
             with bound:
                 await JOB_KINDS[job.kind](self._services, job)
             await store.finish_job(job_id=job.id, worker=worker)
-        except SlackApiError as exc:
-            # Slack refused even after the client's own retries: try the job again later.
-            error = str(exc.response.get("error"))
-            log.warning("job_slack_error", job_id=job.id, error=error, attempts=job.attempts)
-            if job.attempts >= MAX_ATTEMPTS:
-                await store.fail_job(job_id=job.id, worker=worker, error=error)
-            else:
-                await store.retry_job_later(
-                    job_id=job.id, worker=worker, error=error, delay_s=RETRY_SLACK_S * job.attempts
-                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("job_crashed", job_id=job.id)
-            await store.fail_job(job_id=job.id, worker=worker, error=type(exc).__name__)
+            # Slack refusing after its own retries, or a busy database: try again
+            # later; after MAX_ATTEMPTS, show the agent a card with Retry.
+            error = (
+                str(exc.response.get("error"))
+                if isinstance(exc, SlackApiError)
+                else type(exc).__name__
+            )
+            log.warning(
+                "job_failed", job_id=job.id, error=error, attempts=job.attempts, exc_info=True
+            )
+            try:
+                if job.attempts < MAX_ATTEMPTS:
+                    await store.retry_job_later(
+                        job_id=job.id, worker=worker, error=error, delay_s=RETRY_S * job.attempts
+                    )
+                else:
+                    await store.fail_job(job_id=job.id, worker=worker, error=error)
+                    await _give_up(self._services, job, error)
+            except Exception:
+                # The lease runs out and another attempt claims the job.
+                log.exception("job_failure_not_recorded", job_id=job.id)
         finally:
             heartbeat.cancel()
             metrics.JOBS_RUNNING.dec()
@@ -247,6 +256,25 @@ async def _mark_failed(services: Services, draft_id: int, exc: LLMError) -> None
     await services.store.mark_draft_failed(draft_id=draft_id, error=_explain(exc))
     metrics.DRAFTS.labels(outcome="failed").inc()
     await refresh_card(services, draft_id)
+
+
+async def _give_up(services: Services, job: Job, error: str) -> None:
+    """A draft job that kept failing: its card says so and offers Retry, so nothing is lost."""
+    if job.kind != "draft" or job.complaint_id is None:
+        return
+    complaint = await services.store.get_complaint(complaint_id=job.complaint_id)
+    if complaint is None:
+        return
+    draft = await services.store.start_draft(complaint_id=complaint.id)
+    if draft.status != "drafting":
+        return
+    if not draft.card_ts:
+        draft = await publish_card(services, complaint, draft)
+    await services.store.mark_draft_failed(
+        draft_id=draft.id, error=f"drafting kept failing ({error}); press Retry to try again"
+    )
+    metrics.DRAFTS.labels(outcome="failed").inc()
+    await refresh_card(services, draft.id)
 
 
 async def _fail_visibly(services: Services, complaint: Complaint, exc: LLMError) -> None:

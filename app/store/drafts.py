@@ -321,7 +321,7 @@ class DraftQueries(StoreSessions):
         cutoff = _slack_ts(newer_than_ts)
         if cutoff is None:
             raise ValueError(f"{newer_than_ts!r} is not a Slack message timestamp")
-        async with self._write() as session:
+        async with self._write(urgent=True) as session:
             candidates = await session.execute(
                 select(DraftRow.id, ComplaintRow.message_ts)
                 .join(ComplaintRow, ComplaintRow.id == DraftRow.complaint_id)

@@ -44,13 +44,13 @@ class IntakeQueries(StoreSessions):
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(SlackEventRow.event_id)
         )
-        async with self._write() as session:
+        async with self._write(urgent=True) as session:
             inserted = (await session.execute(statement)).scalar_one_or_none()
         return inserted is not None
 
     async def forget_delivery(self, *, event_id: str) -> None:
         """Undo ``first_delivery`` when handling failed, so Slack's retry is not dropped."""
-        async with self._write() as session:
+        async with self._write(urgent=True) as session:
             await session.execute(delete(SlackEventRow).where(SlackEventRow.event_id == event_id))
 
     async def prune_events(self, *, before: datetime) -> int:
@@ -87,7 +87,7 @@ class IntakeQueries(StoreSessions):
             .on_conflict_do_nothing(index_elements=["channel_id", "message_ts", "source"])
             .returning(ComplaintRow.id)
         )
-        async with self._write() as session:
+        async with self._write(urgent=True) as session:
             complaint_id = (await session.execute(statement)).scalar_one_or_none()
             if complaint_id is None:
                 return None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.store.engine import is_memory_sqlite, writer
 from app.store.tables import Base
+from app.store.writer_turns import WriterTurns
 
 Clock = Callable[[], datetime]
 
@@ -40,6 +41,8 @@ class StoreSessions:
         self._one_at_a_time: AbstractAsyncContextManager[object] = (
             asyncio.Lock() if is_memory_sqlite(engine) else nullcontext()
         )
+        file_sqlite = engine.dialect.name == "sqlite" and not is_memory_sqlite(engine)
+        self._writer_turns = WriterTurns() if file_sqlite else None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -55,9 +58,15 @@ class StoreSessions:
             yield session
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction, committed on exit, rolled back on any exception."""
-        async with self._one_at_a_time, self._write_sessions.begin() as session:
+    async def _write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed on exit, rolled back on any exception.
+
+        ``urgent`` marks writes a Slack ack waits for; on a SQLite file they
+        jump the queue of this process's writers.
+        """
+        turns = self._writer_turns
+        turn = turns.turn(urgent=urgent) if turns is not None else nullcontext()
+        async with turn, self._one_at_a_time, self._write_sessions.begin() as session:
             yield session
 
     def _insert(self, table: type[Base]) -> Any:

@@ -36,3 +36,39 @@ async def test_a_failed_acceptance_is_retried_by_slack_and_then_drafted(
     assert retried == 200
     draft = await running.card_for(ts)
     assert draft.card_ts
+
+
+async def test_a_draft_job_that_keeps_crashing_ends_on_a_card_with_retry(
+    running: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.slack import worker
+    from tests.fakes.signing import block_actions_body
+    from tests.slack.conftest import AGENT, REVIEW
+
+    monkeypatch.setattr(worker, "RETRY_S", 0.01)
+    monkeypatch.setattr(worker, "MAX_ATTEMPTS", 2)
+    services = running.bot.services
+    assert services is not None
+    pipeline = services.drafting.pipeline
+    real_draft = pipeline.draft
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in drafting")
+
+    monkeypatch.setattr(pipeline, "draft", crash)
+    ts, _ = await running.customer_says("You charged my card twice for the same order and nobody replies.")
+
+    failed = await running.card_for(ts, status="failed")
+    assert "drafting kept failing (RuntimeError)" in (failed.error or "")
+    cards = [c for c in running.slack.calls_to("chat.postMessage") if c.args.get("channel") == REVIEW]
+    assert len(cards) == 1, "one card, updated in place"
+    assert "retry_draft" in str(running.slack.calls_to("chat.update")[-1].args["blocks"])
+
+    monkeypatch.setattr(pipeline, "draft", real_draft)
+    status, _ = await running.post(
+        block_actions_body(action_id="retry_draft", value=str(failed.id), user_id=AGENT,
+                           channel_id=REVIEW, message_ts=failed.card_ts)
+    )
+    assert status == 200
+    drafted = await running.card_for(ts)
+    assert drafted.text and drafted.card_ts == failed.card_ts

@@ -102,8 +102,11 @@ async def _accept(services: Services, event: dict[str, Any], body: dict[str, Any
         return "ignored_agent"
     ts = event["ts"]
     root = event.get("thread_ts") or ts
-    superseded = await services.store.supersede_thread(
-        channel_id=channel, thread_ts=root, newer_than_ts=ts
+    # A message that starts its own thread has nothing older to supersede.
+    superseded = (
+        await services.store.supersede_thread(channel_id=channel, thread_ts=root, newer_than_ts=ts)
+        if event.get("thread_ts")
+        else []
     )
     accepted = await services.store.accept_complaint(
         complaint=NewComplaint(
