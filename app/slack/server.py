@@ -15,13 +15,13 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
@@ -83,11 +83,19 @@ class Bot:
         self.app: AsyncApp | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._upkeep_task: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        settings = self.settings
-        # Checks that can refuse to start come first, before anything needs closing.
-        client = build_web_client(settings)
+        self._http = aiohttp.ClientSession()
+        try:
+            await self._start(self.settings, self._http)
+        except BaseException:
+            await self._http.close()
+            raise
+
+    async def _start(self, settings: Settings, http: aiohttp.ClientSession) -> None:
+        # Checks that can refuse to start come first, before anything else needs closing.
+        client = build_web_client(settings, session=http)
         try:
             auth = await client.auth_test()
         except SlackApiError as exc:
@@ -104,13 +112,7 @@ class Bot:
         except BaseException:
             await drafting.aclose()
             raise
-        send_client = AsyncWebClient(
-            token=client.token,
-            base_url=settings.slack_api_url,
-            timeout=10,
-            # Only 429 is retried here: Slack did not post, so a retry cannot double-send.
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        )
+        send_client = build_web_client(settings, session=http, for_replies=True)
         self.services = Services(
             settings=settings,
             client=client,
@@ -151,6 +153,7 @@ class Bot:
         self.ready = False
         if self._upkeep_task:
             self._upkeep_task.cancel()
+            await asyncio.gather(self._upkeep_task, return_exceptions=True)
         if self.worker:
             await self.worker.stop()
         if self._worker_task:
@@ -160,6 +163,8 @@ class Bot:
             await self.services.drain()
             await self.services.store.close()
             await self.services.drafting.aclose()
+        if self._http:
+            await self._http.close()
 
 
 def http_app(bot: Bot) -> web.Application:
