@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from app.prompting import yaml_line_of
 from app.prompting.errors import PromptError
 
 __all__ = ["Offer", "OfferCatalog", "OfferUnit", "YamlSource"]
@@ -189,24 +190,9 @@ class YamlSource:
 
     def line_of(self, loc: tuple[int | str, ...]) -> int:
         """The line of the deepest node that ``loc`` (a pydantic error path) reaches."""
-        node = self.root
-        if node is None:
+        if self.root is None:
             return 1
-        line = node.start_mark.line + 1
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                match = next((kv for kv in node.value if kv[0].value == str(part)), None)
-                if match is None:
-                    break
-                line, node = match[0].start_mark.line + 1, match[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    break
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                break
-        return line
+        return yaml_line_of(self.root, loc, offset=1, default=self.root.start_mark.line + 1)
 
     def error(self, loc: tuple[int | str, ...], message: str) -> PromptError:
         return PromptError(self.path, self.line_of(loc), message)

@@ -11,6 +11,7 @@ from app.prompting._environment import DATA_TAGS, bullets, delimit
 from app.prompting._library import BRAND_VOICE_FILE, PromptLibrary, check_examples
 from app.prompting._template import ModelParams, PromptTemplate, RenderedPrompt
 from app.prompting._version import content_version
+from app.prompting._yaml_lines import yaml_line_of
 from app.prompting.errors import PromptError, PromptSetError
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "check_examples",
     "content_version",
     "delimit",
+    "yaml_line_of",
 ]

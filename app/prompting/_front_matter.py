@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.prompting._yaml_lines import yaml_line_of
 from app.prompting.errors import PromptError, PromptSetError
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,23 +77,7 @@ class SplitFile:
 
     def line_of(self, loc: Sequence[str | int]) -> int:
         """File line of the deepest key of ``loc`` that exists; line 1 if none does."""
-        node: yaml.Node | None = self.node
-        line = 1
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                found = next((kv for kv in node.value if kv[0].value == part), None)
-                if found is None:
-                    break
-                line = found[0].start_mark.line + 2
-                node = found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    break
-                node = node.value[part]
-                line = node.start_mark.line + 2
-            else:
-                break
-        return line
+        return yaml_line_of(self.node, loc, offset=2, default=1)
 
 
 def split_front_matter(path: Path, text: str) -> SplitFile:
