@@ -14,7 +14,7 @@ from typing import Any
 
 from app.domain.models import STEP_LABELS, TONES, Brief, DraftResult, Flag, ProposedOffer, Step
 from app.domain.offers import OfferCatalog
-from app.slack.text import clip, quote, safe, split_text
+from app.slack.text import clip, fingerprint, quote, safe, split_text
 from app.store import Complaint, Draft, Stats
 
 # action and callback ids: the routing table in listeners/ matches on these
@@ -153,7 +153,13 @@ def _actions(draft: Draft, catalog: OfferCatalog) -> Blocks:
             "type": "actions",
             "block_id": f"card_{value}",
             "elements": [
-                _button("Approve & send", APPROVE, value, style="primary"),
+                # The text's fingerprint lets Approve refuse a draft that changed after drawing.
+                _button(
+                    "Approve & send",
+                    APPROVE,
+                    f"{value}:{fingerprint(draft.final_text or draft.text)}",
+                    style="primary",
+                ),
                 _button("Edit", EDIT, value),
                 {
                     "type": "static_select",

@@ -20,6 +20,7 @@ from app import metrics
 from app.domain.mentions import neutralize_mentions
 from app.slack.cards import refresh_card
 from app.slack.services import Services
+from app.slack.text import fingerprint
 from app.slack.threads import thread_messages
 
 log = structlog.get_logger(__name__)
@@ -43,11 +44,24 @@ class SendOutcome:
     text_for_agent: str | None = None
 
 
-async def approve_and_send(services: Services, *, draft_id: int, user_id: str) -> SendOutcome:
+async def approve_and_send(
+    services: Services, *, draft_id: int, user_id: str, seen: str | None = None
+) -> SendOutcome:
+    """Send the draft; ``seen`` is the fingerprint of the text the agent approved."""
     store = services.store
     current = await store.get_draft(draft_id=draft_id)
     if current is None:
         return SendOutcome(False, "That draft no longer exists.")
+    if (
+        seen
+        and current.status == "pending"
+        and seen != fingerprint(current.final_text or current.text)
+    ):
+        return SendOutcome(
+            False,
+            "The draft changed after you saw it (regenerated or edited). "
+            "Nothing was sent: read the updated card and approve again.",
+        )
     text, _ = neutralize_mentions(current.final_text or current.text)
     claimed = await store.claim_for_send(draft_id=draft_id, user_id=user_id, final_text=text)
     if claimed is None:
@@ -90,11 +104,15 @@ async def approve_and_send(services: Services, *, draft_id: int, user_id: str) -
     metrics.DECISIONS.labels(action="approve").inc()
     log.info("reply_sent", draft_id=draft_id)
     await refresh_card(services, draft_id)
-    await _remind_to_follow_up(services, user_id=user_id, follow_up=claimed.follow_up, link=complaint.permalink)
+    await _remind_to_follow_up(
+        services, user_id=user_id, follow_up=claimed.follow_up, link=complaint.permalink
+    )
     return SendOutcome(True, "Sent.")
 
 
-async def _remind_to_follow_up(services: Services, *, user_id: str, follow_up: str, link: str | None) -> None:
+async def _remind_to_follow_up(
+    services: Services, *, user_id: str, follow_up: str, link: str | None
+) -> None:
     """The agent who sent the reply owns the follow-up; Slack reminds them in a DM later."""
     hours = services.settings.follow_up_hours
     if not hours:
@@ -123,10 +141,13 @@ async def recover_stuck_sends(services: Services, *, older_than_s: float = 120.0
         except SlackApiError:
             continue  # cannot tell yet; try again on the next sweep
         if posted:
-            await services.store.mark_sent(draft_id=draft.id, channel=complaint.channel_id, ts=posted)
+            await services.store.mark_sent(
+                draft_id=draft.id, channel=complaint.channel_id, ts=posted
+            )
         else:
             await services.store.release_send(
-                draft_id=draft.id, error="the sending process stopped before posting; nothing was sent"
+                draft_id=draft.id,
+                error="the sending process stopped before posting; nothing was sent",
             )
         log.warning("stuck_send_settled", draft_id=draft.id, sent=bool(posted))
         await refresh_card(services, draft.id)

@@ -7,6 +7,8 @@ cut mid-word.
 
 from __future__ import annotations
 
+import hashlib
+
 from app.domain.mentions import neutralize_mentions
 
 SECTION_LIMIT = 3000
@@ -36,6 +38,11 @@ def split_text(text: str, limit: int = CHUNK) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
+
+
+def fingerprint(text: str) -> str:
+    """A short hash of the text a card shows, carried by its Approve button."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def quote(text: str) -> str:

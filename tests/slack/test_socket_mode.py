@@ -206,7 +206,7 @@ async def test_the_health_port_takes_no_slack_requests_in_socket_mode(
     assert replies_to_customers(slack) == [], "nothing reached the customer"
     store = await Store.open(database_url)
     try:
-        draft = await store.get_draft(draft_id=int(draft_id))
+        draft = await store.get_draft(draft_id=int(draft_id.split(":")[0]))
         assert draft is not None and draft.status == "pending" and draft.decided_by is None
     finally:
         await store.close()
@@ -254,7 +254,7 @@ async def test_a_complaint_over_the_socket_gets_a_card_and_approval_replies_in_t
 
     store = await Store.open(database_url)
     try:
-        draft = await store.get_draft(draft_id=int(draft_id))
+        draft = await store.get_draft(draft_id=int(draft_id.split(":")[0]))
         assert draft is not None and draft.status == "sent" and draft.decided_by == AGENT
         assert replies[0].args["text"] == draft.final_text
     finally:

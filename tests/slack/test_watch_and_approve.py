@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from app.slack.text import fingerprint
 from tests.fakes.signing import block_actions_body
-from tests.slack.conftest import AGENT, CUSTOMER, REVIEW, SUPPORT, RunningBot
+from tests.slack.conftest import AGENT, CUSTOMER, REVIEW, SUPPORT, RunningBot, wait_until
 
 
 async def test_customer_complaint_gets_a_card_and_approval_sends_reply_in_thread(running: RunningBot) -> None:
@@ -36,3 +37,41 @@ async def test_customer_complaint_gets_a_card_and_approval_sends_reply_in_thread
     sent = await running.card_for(ts, status="sent")
     assert sent.decided_by == AGENT
     assert CUSTOMER  # the customer wrote it; the reply went to their thread
+
+
+def approve_value_on_card(running: RunningBot, card_ts: str) -> str | None:
+    """The value of the Approve button on the latest drawing of the card, if it has one."""
+    drawings = [
+        c for c in running.slack.calls if c.method in ("chat.postMessage", "chat.update")
+        and c.ok and (c.response.get("ts") == card_ts or c.args.get("ts") == card_ts)
+    ]
+    for block in drawings[-1].args["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "approve_send":
+                return str(element["value"])
+    return None
+
+
+async def test_approving_a_card_whose_draft_changed_since_sends_nothing(running: RunningBot) -> None:
+    ts, _ = await running.customer_says("The hotel cancelled my booking the night before. I had to sleep in my car.")
+    draft = await running.card_for(ts)
+    shown = await wait_until(lambda: approve_value_on_card(running, draft.card_ts))
+    assert shown.startswith(f"{draft.id}:")
+    # Another agent edits the draft after this card was drawn for our agent.
+    await running.store.record_edit(draft_id=draft.id, user_id=AGENT, new_text=draft.text + " Edited.")
+
+    await running.post(
+        block_actions_body(action_id="approve_send", value=shown, user_id=AGENT,
+                           channel_id=REVIEW, message_ts=draft.card_ts)
+    )
+    note = await running.slack.wait_for("chat.postEphemeral", where=lambda c: c.args.get("user") == AGENT)
+    assert "changed after you saw it" in note[0].args["text"]
+    assert not [c for c in running.slack.calls_to("chat.postMessage") if c.args.get("channel") == SUPPORT]
+
+    fresh = f"{draft.id}:{fingerprint(draft.text + ' Edited.')}"
+    await running.post(
+        block_actions_body(action_id="approve_send", value=fresh, user_id=AGENT,
+                           channel_id=REVIEW, message_ts=draft.card_ts)
+    )
+    reply = await running.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == SUPPORT)
+    assert reply[0].args["text"].endswith("Edited.")

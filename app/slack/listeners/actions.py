@@ -27,9 +27,16 @@ NOT_AN_AGENT = "Only support agents listed in TACTFUL_AGENTS can act on suggesti
 
 def draft_id_of(body: dict[str, Any]) -> int:
     action = body["actions"][0]
-    if action.get("value", "").isdigit():
-        return int(action["value"])
+    draft_id = str(action.get("value", "")).split(":", 1)[0]
+    if draft_id.isdigit():
+        return int(draft_id)
     return int(str(action["block_id"]).rsplit("_", 1)[1])
+
+
+def seen_fingerprint(body: dict[str, Any]) -> str | None:
+    """The fingerprint of the text the clicker saw, when the button carries one."""
+    _, _, seen = str(body["actions"][0].get("value", "")).partition(":")
+    return seen or None
 
 
 async def tell(services: Services, body: dict[str, Any], text: str) -> None:
@@ -58,7 +65,10 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
         if not await from_agent(services, body):
             return
         outcome = await approve_and_send(
-            services, draft_id=draft_id_of(body), user_id=body["user"]["id"]
+            services,
+            draft_id=draft_id_of(body),
+            user_id=body["user"]["id"],
+            seen=seen_fingerprint(body),
         )
         if outcome.text_for_agent:
             await tell(services, body, f"{outcome.message}\n```{outcome.text_for_agent}```")
