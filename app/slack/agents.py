@@ -50,11 +50,6 @@ class AgentDirectory:
         for group_id in (g for g in self.allowed if g.startswith("S")):
             await self._group_members(group_id)
 
-    async def is_internal(self, user_id: str) -> bool:
-        """A full member of our own workspace (not a guest from a customer's)."""
-        user = await self._user(user_id)
-        return user is not None and self._internal(user)
-
     def _internal(self, user: dict[str, object]) -> bool:
         if user.get("is_stranger"):
             return False

@@ -264,10 +264,6 @@ def ephemeral_draft(result: DraftResult, *, note: str = "") -> tuple[str, Blocks
     return "Your draft reply (only visible to you)", _fit(blocks)
 
 
-def notice(text: str) -> tuple[str, Blocks]:
-    return text, [_section(safe(text))]
-
-
 def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
     text = draft.final_text or draft.text
     inputs: Blocks = []

@@ -8,6 +8,7 @@ posted instead of losing the draft.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -20,6 +21,17 @@ from app.store import Complaint, Draft
 log = structlog.get_logger(__name__)
 
 _TOO_BIG = {"msg_too_long", "invalid_blocks", "too_many_blocks"}
+
+
+class _Turn:
+    """One card's redraw lock, kept only while someone is using it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+_redraw_turns: dict[int, _Turn] = {}
 
 
 async def publish_card(services: Services, complaint: Complaint, draft: Draft) -> Draft:
@@ -52,6 +64,24 @@ async def publish_card(services: Services, complaint: Complaint, draft: Draft) -
 
 
 async def refresh_card(services: Services, draft_id: int) -> None:
+    """Redraw a card from the store.
+
+    Redraws of one card take turns and each reads the store inside its turn,
+    so the last drawing always shows the latest state: a slow redraw can no
+    longer land after a newer one and bring back buttons that were gone.
+    """
+    turn = _redraw_turns.setdefault(draft_id, _Turn())
+    turn.users += 1
+    try:
+        async with turn.lock:
+            await _redraw(services, draft_id)
+    finally:
+        turn.users -= 1
+        if not turn.users:
+            del _redraw_turns[draft_id]
+
+
+async def _redraw(services: Services, draft_id: int) -> None:
     draft = await services.store.get_draft(draft_id=draft_id)
     if draft is None:
         return

@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 
 from app import metrics
 from app.domain.models import Complaint as DomainComplaint
-from app.domain.models import DraftResult
 from app.domain.ports import LLMBadOutput, LLMError
 from app.slack.cards import publish_card, refresh_card
 from app.slack.services import Services
@@ -212,20 +211,7 @@ async def run_regenerate_job(services: Services, job: Job) -> None:
         return
     complaint = await store.get_complaint(complaint_id=draft.complaint_id)
     assert complaint is not None
-    previous = (
-        DraftResult(
-            text=draft.final_text or draft.text,
-            offers=draft.offers,
-            checklist=draft.checklist,
-            flags=draft.flags,
-            follow_up=draft.follow_up,
-            triage=draft.triage,
-            prompt_version=draft.prompt_version,
-            model=draft.model,
-        )
-        if draft.triage
-        else None
-    )
+    previous = draft.as_result()
     if previous is None:
         return
     try:

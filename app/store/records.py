@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from app.domain.models import Flag, ProposedOffer, Step, Triage
+from app.domain.models import DraftResult, Flag, ProposedOffer, Step, Triage
 from app.store.tables import COMPLAINT_SOURCES, ComplaintRow, DecisionRow, DraftRow, JobRow
 
 ComplaintSource = Literal["watch", "shortcut", "mention", "command", "cli"]
@@ -149,6 +149,21 @@ class Draft:
     send_attempts: int
     created_at: datetime
     updated_at: datetime
+
+    def as_result(self) -> DraftResult | None:
+        """The draft as the pipeline's result, to rewrite it; None before it was drafted."""
+        if self.triage is None:
+            return None
+        return DraftResult(
+            text=self.final_text or self.text,
+            offers=self.offers,
+            checklist=self.checklist,
+            flags=self.flags,
+            follow_up=self.follow_up,
+            triage=self.triage,
+            prompt_version=self.prompt_version,
+            model=self.model,
+        )
 
     @property
     def can_send(self) -> bool:

@@ -128,7 +128,7 @@ async def test_ten_concurrent_approve_clicks_send_one_reply(running: RunningBot)
     approvals = [d for d in await running.store.decisions(draft_id=draft.id) if d.action == "approve"]
     assert len(approvals) == 1
     # The card now says who sent it, and offers no button to send it again.
-    assert "*Sent* by" in card_text(running.slack, draft.card_ts or "")
+    await wait_until(lambda: "*Sent* by" in card_text(running.slack, draft.card_ts or ""))
     assert sendable_cards(running.slack) == []
 
 
