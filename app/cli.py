@@ -11,9 +11,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from app.domain.limits import cap_text
 from app.domain.models import TONES, Complaint, DraftResult
 from app.domain.ports import LLMError
-from app.prompting.errors import PromptSetError
+from app.playbook import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
 from app.store import DatabaseURLError, Store, StoreUnavailable
 from app.terminal_view import print_draft, print_eval, print_stats
@@ -75,7 +76,18 @@ def draft(
         settings.require("OPENAI_API_KEY")
     except SettingsError as exc:
         raise _fail(str(exc)) from None
-    complaint = Complaint(text=text.strip(), channel_context=channel_context)
+    capped = cap_text(text.strip(), settings.max_message_chars)
+    if capped.cut:
+        err.print(
+            f"[yellow]note:[/] the message has {capped.original_chars:,} characters; the model "
+            f"reads the first {len(capped.text):,} (TACTFUL_MAX_MESSAGE_CHARS).",
+            highlight=False,
+        )
+    if channel_context:
+        channel_context = cap_text(channel_context, settings.max_message_chars).text
+    if guidance:
+        guidance = cap_text(guidance, settings.max_message_chars).text
+    complaint = Complaint(text=capped.text, channel_context=channel_context)
     try:
         result = asyncio.run(_draft(settings, complaint, tone=tone, guidance=guidance))
     except PromptSetError as exc:
@@ -118,7 +130,7 @@ def prompts_check(
     ] = None,
 ) -> None:
     """Validate every prompt file and the offer catalog; exit 1 on any error."""
-    from app.domain.playbook import load_playbook
+    from app.playbook import load_playbook
 
     directory = directory or _settings().prompts_dir
     try:
@@ -168,7 +180,20 @@ def serve(
     from app.logs import configure_logging
     from app.slack.server import serve_http, serve_socket
 
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    configure_logging(
+        level=settings.log_level,
+        fmt=settings.log_format,
+        secrets=[
+            s.get_secret_value()
+            for s in (
+                settings.slack_bot_token,
+                settings.slack_signing_secret,
+                settings.slack_app_token,
+                settings.openai_api_key,
+            )
+            if s is not None
+        ],
+    )
     try:
         if socket:
             asyncio.run(serve_socket(settings, port=port))

@@ -1,9 +1,21 @@
 """Structured logging: JSON lines with request and draft ids, and nothing secret.
 
-Every event passes through ``scrub`` before it is written: Slack tokens, API
-keys and the signing secret are masked by shape, and customer emails, card
-numbers, phone numbers and IBANs are redacted with the same code that cleans
-text before it goes to the LLM.
+Every event, ours or a library's (Bolt, slack_sdk, httpx), passes through
+``scrub`` before it is written:
+
+* raw request bodies are never written: Bolt logs a POST whose signature
+  fails with its whole body ("Invalid request signature detected (…, body:
+  …)"), and a global middleware that does not answer with "… for the
+  request ({body})"; those lose the body, and a field named ``body`` /
+  ``raw_body`` / ``payload`` is replaced by its length;
+* a string is cut to 2,000 characters (a traceback keeps its last 8,000)
+  before any pattern reads it, so a 2 MB value costs what a short one does;
+* credentials are masked by shape (Slack ``xox…-`` and ``xapp-`` tokens,
+  ``sk-`` API keys, Bearer/Basic credentials, ``user:password@`` in URLs,
+  ``password=`` / ``token=`` pairs) and by value (the secrets handed to
+  ``configure_logging``);
+* customer personal data is redacted with ``app.domain.redact``, the same
+  code that cleans text before it goes to the LLM.
 """
 
 from __future__ import annotations
@@ -11,28 +23,84 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
 from app.domain.redact import redact
 
+MAX_VALUE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 8000
+# A value is scrubbed a little past its cut, so an e-mail or card number that
+# straddles the cut is still recognised whole and never shows half of itself.
+_SCRUB_MARGIN = 256
+
+# Each shape starts where a run of its characters starts and is read
+# possessively, so masking is linear in the (already capped) length.
 _SECRET_SHAPES = re.compile(
-    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)"
+    r"(?<![\w-])(?:xox[a-z]-|xoxe\.xox[a-z]-|xapp-)[A-Za-z0-9-]{1,2048}+"
+    r"|(?<![\w-])sk-[A-Za-z0-9_-]{8,2048}+"
+    r"|(?i:\b(?:bearer|basic)\s{1,4})[A-Za-z0-9._~+/=-]{8,2048}+"
+)
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{1,20}://[^:/@\s]{0,256}:)[^\s/]{1,1024}@")
+_SECRET_PAIR = re.compile(
+    r"(?i)(\b(?:password|passwd|pwd|secret|token|api[_-]?key|client[_-]?secret)"
+    r"[\"']?\s{0,3}[:=]\s{0,3}[\"']?)[^\s\"'&,;]{1,512}+"
 )
 _SECRET_KEYS = ("token", "secret", "api_key", "password", "authorization")
+_BODY_KEYS = frozenset({"body", "raw_body", "request_body", "payload"})
+
+_SIGNATURE_FAILURE = "Invalid request signature detected"
+# Text after these is a request body (Bolt's own messages and its documented examples).
+_BODY_MARKERS = ("for the request (", "request body: ", "Request body: ")
+
+_known_secrets: tuple[str, ...] = ()
 
 
-def scrub_text(text: str) -> str:
-    return redact(_SECRET_SHAPES.sub("[secret]", text)).text
+def _without_request_body(text: str) -> str:
+    if text.startswith(_SIGNATURE_FAILURE):
+        return f"{_SIGNATURE_FAILURE} (request body of {len(text)} chars not logged)"
+    for marker in _BODY_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            return f"{text[: at + len(marker)]}[request body not logged]"
+    return text
+
+
+def _mask_secrets(text: str) -> str:
+    for secret in _known_secrets:
+        text = text.replace(secret, "[secret]")
+    text = _SECRET_SHAPES.sub("[secret]", text)
+    text = _URL_PASSWORD.sub(r"\1[secret]@", text)
+    return _SECRET_PAIR.sub(r"\1[secret]", text)
+
+
+def scrub_text(text: str, *, limit: int = MAX_VALUE_CHARS, keep_tail: bool = False) -> str:
+    """``text`` cut to ``limit`` characters, then without secrets or personal data."""
+    if len(text) <= limit:
+        return redact(_mask_secrets(text)).text
+    cut = len(text) - limit
+    if keep_tail:
+        window = text[-(limit + _SCRUB_MARGIN) :]
+        kept = redact(_mask_secrets(window)).text[-limit:]
+        return f"[{cut} chars cut]…{kept}"
+    window = text[: limit + _SCRUB_MARGIN]
+    kept = redact(_mask_secrets(window)).text[:limit]
+    return f"{kept}…[{cut} chars cut]"
 
 
 def _scrub_value(key: str, value: Any) -> Any:
-    if any(word in key.lower() for word in _SECRET_KEYS):
+    lowered = key.lower()
+    if any(word in lowered for word in _SECRET_KEYS):
         return "[secret]"
+    if lowered in _BODY_KEYS and value:
+        size = len(value) if isinstance(value, str | bytes) else None
+        return f"[{size} chars not logged]" if size is not None else "[not logged]"
     if isinstance(value, str):
-        return scrub_text(value)
+        if lowered == "exception":
+            return scrub_text(value, limit=MAX_TRACEBACK_CHARS, keep_tail=True)
+        return scrub_text(_without_request_body(value))
     if isinstance(value, dict):
         return {k: _scrub_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -60,8 +128,17 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging (Bolt, slack_sdk, httpx) through one scrubbed pipeline."""
+def configure_logging(
+    *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str | None] = ()
+) -> None:
+    """Route structlog and stdlib logging (Bolt, slack_sdk, httpx) through one scrubbed pipeline.
+
+    ``secrets`` are the configured credentials (tokens, signing secret, API
+    key, database password): masked wherever they appear, whatever their shape.
+    """
+    global _known_secrets
+    # Short values would mask ordinary words; real credentials are long.
+    _known_secrets = tuple(sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True))
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

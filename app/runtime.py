@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from app.domain.briefing import BriefingPipeline
 from app.domain.drafting import DraftingPipeline
-from app.domain.playbook import PlaybookSource
 from app.llm import LLMClient, LLMConfig
+from app.playbook import PlaybookSource
 from app.settings import Settings
 
 

@@ -84,8 +84,20 @@ class Settings(BaseSettings):
     # How long a claimed drafting job stays with its worker without a heartbeat: a process
     # that dies mid-draft hands its jobs to another within about this long (plus 1 s polling).
     job_lease_s: float = Field(20.0, gt=0, le=600, validation_alias="TACTFUL_JOB_LEASE_SECONDS")
+    # Days complaints, drafts and their audit texts are kept; the upkeep loop deletes older ones.
+    retention_days: int = Field(90, ge=1, validation_alias="TACTFUL_RETENTION_DAYS")
     # Hours after sending when the agent gets a reminder to follow up; 0 turns reminders off.
     follow_up_hours: float = Field(24.0, ge=0, validation_alias="TACTFUL_FOLLOW_UP_HOURS")
+    # Characters of one customer message read before any pattern or LLM call; the rest
+    # is cut (app.domain.limits.cap_text) and the card says so. 8,000 is a long e-mail.
+    max_message_chars: int = Field(
+        8000, ge=500, le=200_000, validation_alias="TACTFUL_MAX_MESSAGE_CHARS"
+    )
+    # Characters of earlier thread messages sent with a draft or a brief, newest kept
+    # first (app.domain.limits.cap_history).
+    max_history_chars: int = Field(
+        20000, ge=1000, le=500_000, validation_alias="TACTFUL_MAX_HISTORY_CHARS"
+    )
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
 
@@ -194,7 +206,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]) or "settings"
-        secret = any(word in name.lower() for word in ("token", "secret", "key"))
+        # A URL may carry a password (postgresql://user:pass@host): never echoed.
+        secret = any(word in name.lower() for word in ("token", "secret", "key", "url"))
         shown = "" if secret else f" (got {first.get('input')!r})"
         message = first["msg"].removeprefix("Value error, ")
         raise SettingsError(

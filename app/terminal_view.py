@@ -123,7 +123,7 @@ def print_eval(console: Console, report: EvalReport) -> None:
     console.print(table)
     s = report.summary()
     console.print(
-        f"{s['cases']} complaints, {s['failed']} failed · steps covered {s['steps_before']:.1f} → "
+        f"{s['cases']} complaints, {s['errors']} failed · steps covered {s['steps_before']:.1f} → "
         f"{s['steps_after']:.1f} · warnings {s['warnings_before']:.1f} → {s['warnings_after']:.1f} "
         f"per draft · offers changed in {s['offers_changed']}",
         highlight=False,

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.slack_load import REVIEW, SUPPORT, Ack
+from bench.slack_load import Ack
 from bench.stacks import summarize
+from tests.fakes.scratch_postgres import PostgresServer
+from tests.fakes.support_workspace import REVIEW, SUPPORT
 
 ACK_P99_GOAL_S = 0.300
 ALL_CARDS_GOAL_S = 30.0
@@ -28,7 +30,6 @@ class Figures:
     over_s: float
     llm_latency_s: float
     concurrency: int
-    experiment: str | None = None
     database: str = "sqlite"
     ready_s: float = 0.0
     acks: list[Ack] = field(default_factory=list)
@@ -58,25 +59,38 @@ def parse_metrics(text: str) -> dict[str, float]:
     return found
 
 
+# What the store holds after the run, the same questions on SQLite and PostgreSQL.
+_COUNT_COMPLAINTS = "SELECT count(*) FROM complaints"
+_COUNT_CLAIMED_AGAIN = "SELECT count(*) FROM jobs WHERE attempts > 1"
+_JOBS_BY_STATUS = "SELECT status, count(*) FROM jobs GROUP BY status"
+_DRAFTS_BY_STATUS = "SELECT status, count(*) FROM drafts GROUP BY status"
+
+
 def collect_store(path: Path) -> dict[str, Any]:
     """What the bot's SQLite store holds after the run (read-only, after the bot stopped)."""
     if not path.exists():
         return {}
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-
-        def count(sql: str) -> int:
-            return int(db.execute(sql).fetchone()[0])
-
         return {
-            "complaints": count("SELECT count(*) FROM complaints"),
-            "jobs": dict(
-                db.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
-            ),
-            "jobs_claimed_again": count("SELECT count(*) FROM jobs WHERE attempts > 1"),
-            "drafts": dict(
-                db.execute("SELECT status, count(*) FROM drafts GROUP BY status").fetchall()
-            ),
+            "complaints": int(db.execute(_COUNT_COMPLAINTS).fetchone()[0]),
+            "jobs": dict(db.execute(_JOBS_BY_STATUS).fetchall()),
+            "jobs_claimed_again": int(db.execute(_COUNT_CLAIMED_AGAIN).fetchone()[0]),
+            "drafts": dict(db.execute(_DRAFTS_BY_STATUS).fetchall()),
         }
+
+
+async def collect_postgres_store(server: PostgresServer, database: str) -> dict[str, Any]:
+    """The same figures as ``collect_store``, from the run's PostgreSQL database."""
+    db = await server.connect(database)
+    try:
+        return {
+            "complaints": await db.fetchval(_COUNT_COMPLAINTS),
+            "jobs": {status: n for status, n in await db.fetch(_JOBS_BY_STATUS)},
+            "jobs_claimed_again": await db.fetchval(_COUNT_CLAIMED_AGAIN),
+            "drafts": {status: n for status, n in await db.fetch(_DRAFTS_BY_STATUS)},
+        }
+    finally:
+        await db.close()
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -134,8 +148,6 @@ def print_report(f: Figures) -> bool:
         f"+ {len(retries)} scripted Slack retries; fake LLM latency {f.llm_latency_s:g} s; "
         f"TACTFUL_MAX_CONCURRENT_DRAFTS={f.concurrency}; store on {f.database}"
     )
-    if f.experiment:
-        print(f"with prototype app changes (bench/experiments.py): {f.experiment}")
     print(f"ready in {f.ready_s:.2f} s (spawn -> GET /healthz 200)")
     rows: list[tuple[str, str, str, str]] = []
 

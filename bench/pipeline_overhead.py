@@ -10,9 +10,10 @@ threats, foreign languages).  Two variants:
 * ``in-process``: an object satisfying ``StructuredLLM`` hands back the
   parsed ``TriageOutput`` / ``DraftOutput``: the pipeline's own overhead;
 * ``LLMClient+http``: the real ``app.llm.LLMClient`` (OpenAI SDK) on an
-  ``httpx.MockTransport`` that returns canned ``chat.completion`` JSON:
-  adds request building, the SDK's response parsing, the JSON schema and
-  the reply validation.  The transport's own time is measured and shown.
+  ``httpx.MockTransport`` answered by ``tests/fakes`` ``FakeOpenAI`` (the
+  fixture's canned outputs as ``chat.completion`` JSON): adds request
+  building, the SDK's response parsing, the JSON schema and the reply
+  validation.  The fake's own time is measured and shown.
 
 Run from the repository root::
 
@@ -25,7 +26,6 @@ import argparse
 import asyncio
 import cProfile
 import itertools
-import json
 import pstats
 import statistics
 import sys
@@ -33,21 +33,19 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
 
 from app.domain.drafting import DraftingPipeline
 from app.domain.models import ChatMessage, Complaint, DraftOutput, DraftResult, TriageOutput
-from app.domain.playbook import PlaybookSource
 from app.domain.ports import LLMResult
 from app.llm import LLMClient, LLMConfig
-from tests.factories import complaint_from_fixture, load_complaint_fixtures
+from app.playbook import PlaybookSource
+from tests.factories import PROMPTS_DIR, complaint_from_fixture, load_complaint_fixtures
+from tests.fakes.openai_api import FakeOpenAI, fixture_reply
 
-REPO = Path(__file__).resolve().parents[1]
-PROMPTS = REPO / "prompts"
 WARMUP = 20
 
 T = TypeVar("T", bound=BaseModel)
@@ -57,51 +55,26 @@ T = TypeVar("T", bound=BaseModel)
 class CannedCase:
     """One complaint fixture and what the model answers for it."""
 
-    fixture_id: str
+    fixture: dict[str, Any] = field(repr=False)
     complaint: Complaint
     triage: TriageOutput
     draft: DraftOutput
-    triage_response: bytes = field(repr=False)
-    draft_response: bytes = field(repr=False)
+
+    @property
+    def fixture_id(self) -> str:
+        return str(self.fixture["id"])
 
 
-def _completion_bytes(value: BaseModel, model: str) -> bytes:
-    """A full chat.completion whose message content is ``value`` as JSON."""
-    text = value.model_dump_json()
-    return json.dumps(
-        {
-            "id": "chatcmpl-bench",
-            "object": "chat.completion",
-            "created": 1_764_000_000,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200},
-        }
-    ).encode()
-
-
-def canned_cases(model: str = "fake-model") -> list[CannedCase]:
-    cases = []
-    for fixture in load_complaint_fixtures():
-        triage = TriageOutput.model_validate(fixture["llm_triage"])
-        draft = DraftOutput.model_validate(fixture["llm_draft"])
-        cases.append(
-            CannedCase(
-                fixture_id=fixture["id"],
-                complaint=complaint_from_fixture(fixture),
-                triage=triage,
-                draft=draft,
-                triage_response=_completion_bytes(triage, model),
-                draft_response=_completion_bytes(draft, model),
-            )
+def canned_cases() -> list[CannedCase]:
+    cases = [
+        CannedCase(
+            fixture=fixture,
+            complaint=complaint_from_fixture(fixture),
+            triage=TriageOutput.model_validate(fixture["llm_triage"]),
+            draft=DraftOutput.model_validate(fixture["llm_draft"]),
         )
+        for fixture in load_complaint_fixtures()
+    ]
     if not cases:
         raise SystemExit("no complaint fixtures found in tests/fixtures/complaints/")
     return cases
@@ -132,30 +105,22 @@ class CannedLLM:
         raise AssertionError(f"the pipeline asked for an unexpected schema {schema.__name__}")
 
 
-class CannedTransport:
-    """``httpx.MockTransport`` handler: the current case's completion, and its own cost."""
+class TimedFakeOpenAI:
+    """``httpx.MockTransport`` handler: ``FakeOpenAI`` answering the current case, timed."""
 
     def __init__(self) -> None:
-        self.case: CannedCase | None = None
+        self.fake = FakeOpenAI()
         self.calls = 0
         self.handler_ns = 0
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def answer_for(self, case: CannedCase) -> None:
+        self.fake.responder = fixture_reply(case.fixture)
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
         began = time.perf_counter_ns()
-        assert self.case is not None, "set .case before drafting"
         self.calls += 1
-        body = json.loads(request.content)
-        fmt = body.get("response_format") or {}
-        name = (fmt.get("json_schema") or {}).get("name") or (fmt.get("schema") or {}).get("title")
-        if name == "TriageOutput":
-            content = self.case.triage_response
-        elif name == "DraftOutput":
-            content = self.case.draft_response
-        else:
-            raise AssertionError(f"unexpected response_format {fmt!r}")
-        response = httpx.Response(
-            200, content=content, headers={"content-type": "application/json"}
-        )
+        response = await self.fake.handle(request)
+        self.fake.requests.clear()  # nothing reads them here; keep the heap flat
         self.handler_ns += time.perf_counter_ns() - began
         return response
 
@@ -239,7 +204,7 @@ async def run_in_process(
 async def run_http(
     source: PlaybookSource, cases: list[CannedCase], drafts: int, profile: cProfile.Profile | None
 ) -> Run:
-    transport = CannedTransport()
+    transport = TimedFakeOpenAI()
     config = LLMConfig(
         api_key="sk-bench-not-real", base_url="http://llm.bench.invalid/v1", model="fake-model"
     )
@@ -248,7 +213,7 @@ async def run_http(
         pipeline = DraftingPipeline(llm, source.current)
 
         async def draft_once(case: CannedCase) -> DraftResult:
-            transport.case = case
+            transport.answer_for(case)
             return await pipeline.draft(case.complaint)
 
         def reset() -> None:
@@ -258,7 +223,7 @@ async def run_http(
             draft_once, cases, drafts, after_warmup=reset, profile=profile
         )
     return Run(
-        "LLMClient + httpx.MockTransport",
+        "LLMClient + FakeOpenAI (MockTransport)",
         samples,
         transport.calls,
         flags,
@@ -287,12 +252,12 @@ def print_table(runs: list[Run]) -> None:
             f"{run.label}: {per_draft:g} LLM calls per draft over {run.fixtures} fixtures; "
             f"flags raised: {common}"
         )
-    print("fake/draft: time spent inside the fake transport per draft (included in the figures)")
+    print("fake/draft: time spent inside FakeOpenAI per draft (included in the figures)")
 
 
 async def main_async(options: argparse.Namespace) -> None:
     began = time.perf_counter_ns()
-    source = PlaybookSource(PROMPTS)
+    source = PlaybookSource(PROMPTS_DIR)
     load_ms = (time.perf_counter_ns() - began) / 1e6
     cases = canned_cases()
     print(

@@ -1,9 +1,9 @@
 """200 customer complaints against a real ``tactful serve``: ack latency, time to cards, duplicates.
 
-Everything runs on loopback in separate processes: the fake Slack and the
-fake OpenAI (``bench.fake_servers``, i.e. ``tests/fakes`` with counters), the
-bot (``tactful serve`` with a fresh SQLite store, or ``--postgres``) and this
-client.  The client sends signed ``event_callback`` message events from a
+Everything runs on loopback in separate processes: the fake Slack
+(``bench.traced_slack``, i.e. ``tests/fakes`` FakeSlack with card tracing) and
+the fake OpenAI (``tests.fakes.openai_api``), the bot (``tactful serve`` with a
+fresh SQLite store, or ``--postgres``) and this client.  The client sends signed ``event_callback`` message events from a
 Slack Connect customer, evenly spread (each send its own task, so a slow ack
 never delays the schedule), resends some as scripted Slack retries (same
 event_id, ``X-Slack-Retry-Num: 1``) and, like Slack, redelivers any event
@@ -37,8 +37,13 @@ from typing import Any
 import aiohttp
 
 from app.settings import Settings
-from bench import scratch_postgres
-from bench.load_report import Figures, collect_store, parse_metrics, print_report
+from bench.load_report import (
+    Figures,
+    collect_postgres_store,
+    collect_store,
+    parse_metrics,
+    print_report,
+)
 from bench.processes import (
     Child,
     MemorySampler,
@@ -47,17 +52,9 @@ from bench.processes import (
     start_child,
     thread_cpu_seconds,
 )
-from bench.slack_load import (
-    AGENT,
-    AGENT_GROUP,
-    REVIEW,
-    SUPPORT,
-    complaint_texts,
-    schedule,
-    seed_data,
-    send_all,
-)
-from tests.fakes.signing import SIGNING_SECRET
+from bench.slack_load import complaint_texts, schedule, send_all
+from tests.fakes.scratch_postgres import PostgresServer
+from tests.fakes.support_workspace import REVIEW, bot_environment, workspace_seed
 
 REPO = Path(__file__).resolve().parents[1]
 PY_SPY_RATE_HZ = 100
@@ -109,7 +106,8 @@ class Run:
     options: argparse.Namespace
     workdir: Path
     children: list[Child] = field(default_factory=list)
-    postgres_db: str | None = None  # the scratch database of --postgres, dropped at the end
+    postgres: PostgresServer | None = None  # the server of --postgres
+    postgres_db: str | None = None  # the scratch database on it, dropped at the end
 
     async def start(self, name: str, argv: list[str], **kw: Any) -> tuple[Child, str | None]:
         child, url = await start_child(
@@ -132,61 +130,47 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
     workdir, python = run.workdir, sys.executable
     texts = complaint_texts(options.events)
     seed = workdir / "seed.json"
-    seed.write_text(json.dumps(seed_data(texts)))
+    seed.write_text(json.dumps(workspace_seed(texts)))
     fake_env = child_env({})
     _, slack_url = await run.start(
         "fake-slack",
-        [
-            python,
-            "-m",
-            "bench.fake_servers",
-            "slack",
-            "--review-channel",
-            REVIEW,
-            "--seed",
-            str(seed),
-        ],
+        [python, "-m", "bench.traced_slack", "--review-channel", REVIEW, "--seed", str(seed)],
         env=fake_env,
         url_timeout_s=20,
     )
     _, llm_url = await run.start(
         "fake-openai",
-        [python, "-m", "bench.fake_servers", "openai", "--latency", str(options.llm_latency)],
+        [
+            python,
+            "-m",
+            "tests.fakes.openai_api",
+            "--print-url",
+            "--latency",
+            str(options.llm_latency),
+        ],
         env=fake_env,
         url_timeout_s=20,
     )
     assert slack_url and llm_url
-    if options.postgres:
-        run.postgres_db = await scratch_postgres.create_database(options.postgres)
-        database = scratch_postgres.database_url(options.postgres, run.postgres_db)
+    if run.postgres is not None:
+        run.postgres_db = await run.postgres.create_database("tactful_bench")
+        database = run.postgres.url(run.postgres_db)
     else:
         database = f"sqlite:///{workdir / 'bench.db'}"
     slack_base = slack_url.removesuffix("/").removesuffix("/api")
     port = free_port()
-    settings = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack_url,
-        "OPENAI_BASE_URL": llm_url,
-        "OPENAI_API_KEY": "x",
-        "TACTFUL_MODEL": "fake-model",
-        "TACTFUL_DATABASE_URL": database,
-        "TACTFUL_PROMPTS_DIR": str(REPO / "prompts"),
-        "TACTFUL_SUPPORT_CHANNELS": SUPPORT,
-        "TACTFUL_REVIEW_CHANNEL": REVIEW,
-        "TACTFUL_AGENTS": f"{AGENT},{AGENT_GROUP}",
-        "TACTFUL_LOG_LEVEL": "WARNING",
-    }
+    settings = bot_environment(
+        slack_url=slack_url,
+        openai_url=llm_url,
+        database_url=database,
+        TACTFUL_LOG_LEVEL="WARNING",
+    )
     if options.concurrency is not None:
         settings["TACTFUL_MAX_CONCURRENT_DRAFTS"] = str(options.concurrency)
     tactful = Path(python).with_name("tactful")
     argv = (
         [str(tactful)] if tactful.exists() else [python, "-c", "from app.cli import main; main()"]
     )
-    if options.experiment:
-        # The prototypes of proposed app changes; bench/ must be importable from the temp dir.
-        argv = [python, "-m", "bench.experiments", options.experiment]
-        settings["PYTHONPATH"] = str(REPO)
     bot_url = f"http://127.0.0.1:{port}"
     spawned = time.monotonic()
     bot, _ = await run.start(
@@ -205,7 +189,6 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
         over_s=options.over,
         llm_latency_s=options.llm_latency,
         concurrency=options.concurrency or _default_concurrency(),
-        experiment=options.experiment,
         database="postgresql" if options.postgres else "sqlite",
     )
     connector = aiohttp.TCPConnector(limit=0)
@@ -231,7 +214,7 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
         # Late duplicates (a job claimed twice, a retry drafted again) would show up now.
         await asyncio.sleep(options.settle)
         figures.slack = await get_json(control, f"{slack_base}/_bench/summary")
-        figures.llm = await get_json(control, f"{llm_url.removesuffix('/v1')}/_bench/stats")
+        figures.llm = await get_json(control, f"{llm_url.removesuffix('/v1')}/_fake/stats")
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
             async with control.get(f"{bot_url}/metrics") as response:
                 figures.metrics = parse_metrics(await response.text())
@@ -244,8 +227,8 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
     figures.peak_rss_bytes, figures.rss_samples = memory.peak_bytes, memory.samples
     figures.bot_alive_at_end = bot.running
     await run.stop_all()
-    if run.postgres_db:
-        figures.store = await scratch_postgres.store_counts(options.postgres, run.postgres_db)
+    if run.postgres is not None and run.postgres_db:
+        figures.store = await collect_postgres_store(run.postgres, run.postgres_db)
     else:
         figures.store = collect_store(workdir / "bench.db")
     return figures
@@ -316,11 +299,6 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         "--ack-timeout", type=float, default=10.0, help="client timeout per request"
     )
     parser.add_argument(
-        "--experiment",
-        metavar="NAME[,NAME]",
-        help="start the bot with prototypes of app changes (bench/experiments.py)",
-    )
-    parser.add_argument(
         "--py-spy",
         action="store_true",
         help="profile the bot with py-spy during the run and print where its "
@@ -348,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     run = Run(options, workdir)
+    if options.postgres:
+        run.postgres = PostgresServer.from_url(options.postgres)
     code = 2  # the bench itself broke, whatever --no-fail says
     met = False
     try:
@@ -377,8 +357,8 @@ async def _bench_then_stop(options: argparse.Namespace, run: Run) -> Figures:
         return await bench(options, run)
     finally:
         await run.stop_all()
-        if run.postgres_db and not options.keep:
-            await scratch_postgres.drop_database(options.postgres, run.postgres_db)
+        if run.postgres is not None and run.postgres_db and not options.keep:
+            await run.postgres.drop_database(run.postgres_db)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The Slack side of the load bench: the workspace, the complaints and their delivery.
+"""The Slack side of the load bench: the complaints and their delivery.
+
+The workspace is the one every Slack story starts from
+(``tests.fakes.support_workspace``), seeded with the complaints.
 
 ``schedule`` turns complaint texts into signed ``event_callback`` deliveries
 spread evenly in time (plus scripted Slack retries); ``send_all`` fires them
@@ -18,10 +21,8 @@ import aiohttp
 
 from tests.factories import load_complaint_fixtures
 from tests.fakes.signing import SIGNING_SECRET, event_callback_body, message_event
+from tests.fakes.support_workspace import CUSTOMER, CUSTOMER_TEAM, SUPPORT
 
-SUPPORT, REVIEW = "C0SUPPORT", "C0REVIEW"
-AGENT, GROUP_AGENT, AGENT_GROUP = "UAGENT1", "UAGENT2", "S0AGENTS"
-CUSTOMER, CUSTOMER_TEAM = "UCUSTOMER", "T0CUSTOMER"
 SLACK_ACK_LIMIT_S = 3.0  # Slack redelivers an event it got no answer to within 3 s
 Signed = tuple[bytes, dict[str, str]]
 
@@ -45,30 +46,6 @@ class Ack:
     sent_at: float  # time.monotonic()
     latency_s: float
     status: str
-
-
-def seed_data(texts: list[tuple[str, str]]) -> dict[str, Any]:
-    """The workspace of tests/slack/conftest.py, plus the customer's messages."""
-    return {
-        "users": [
-            {"id": AGENT, "name": "Ana Agent"},
-            {"id": GROUP_AGENT, "name": "Gus Groupagent"},
-            {
-                "id": CUSTOMER,
-                "name": "Casey Customer",
-                "team_id": CUSTOMER_TEAM,
-                "is_stranger": True,
-            },
-        ],
-        "usergroups": {AGENT_GROUP: [GROUP_AGENT]},
-        "channels": {
-            SUPPORT: {"is_ext_shared": True, "name": "acme-support"},
-            REVIEW: {"name": "support-review"},
-        },
-        "messages": [
-            {"channel": SUPPORT, "ts": ts, "text": text, "user": CUSTOMER} for ts, text in texts
-        ],
-    }
 
 
 def complaint_texts(count: int) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"\((app/store|sqlalchemy|aiosqlite)/"),
     ),
     ("LLM client (app/llm, openai, httpx)", re.compile(r"\((app/llm|openai|httpx|httpcore)/")),
-    ("drafting pipeline (app/domain, app/prompting)", re.compile(r"\(app/(domain|prompting)/")),
+    ("drafting pipeline (app/domain, app/playbook)", re.compile(r"\(app/(domain|playbook)/")),
     ("Slack Web API client (slack_sdk)", re.compile(r"\(slack_sdk/")),
     ("Block Kit cards (app/slack/blocks, text)", re.compile(r"\(app/slack/(blocks|text)\.py")),
     ("Bolt (verification, routing)", re.compile(r"\(slack_bolt/")),
@@ -33,7 +33,7 @@ COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("module imports", re.compile(r"<frozen importlib")),
 )
 _ACK_PATH = re.compile(r"async_dispatch \(slack_bolt/")
-_MAIN_ROOT = re.compile(r"\(tactful\)|\(app/cli\.py|\(bench/experiments\.py")
+_MAIN_ROOT = re.compile(r"\(tactful\)|\(app/cli\.py")
 _APP_FRAME = re.compile(r"\(app/")
 _IDLE = re.compile(r"^(EpollSelector\.select|_PollLikeSelector\.select) \(selectors\.py")
 _OTHER = "event loop, aiohttp server, other"

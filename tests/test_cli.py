@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import respx
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.factories import load_complaint_fixture
-from tests.scripted_llm import ScriptedLLM
+from tests.factories import PROMPTS_DIR, load_complaint_fixture
+from tests.fakes.openai_api import BASE_URL, FakeOpenAI, fixture_reply
 
-PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 runner = CliRunner()
 
 
@@ -25,18 +21,16 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
                  "TACTFUL_SUPPORT_CHANNELS", "TACTFUL_REVIEW_CHANNEL", "TACTFUL_AGENTS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TACTFUL_PROMPTS_DIR", str(PROMPTS))
+    monkeypatch.setenv("TACTFUL_PROMPTS_DIR", str(PROMPTS_DIR))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 @pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLM]:
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.test/v1")
-    scripted = ScriptedLLM(load_complaint_fixture("ecommerce_late_gift"))
-    with respx.mock(base_url="http://llm.test/v1") as mock:
-        mock.post("/chat/completions").mock(side_effect=scripted)
-        yield scripted
+def fake_llm(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) -> FakeOpenAI:
+    monkeypatch.setenv("OPENAI_BASE_URL", BASE_URL)
+    fake_openai.responder = fixture_reply(load_complaint_fixture("ecommerce_late_gift"))
+    return fake_openai
 
 
 def test_prompts_check_passes_on_the_bundled_prompts(env: Path) -> None:
@@ -47,7 +41,7 @@ def test_prompts_check_passes_on_the_bundled_prompts(env: Path) -> None:
 
 def test_prompts_check_reports_file_and_line_and_fails(env: Path) -> None:
     broken = env / "prompts"
-    shutil.copytree(PROMPTS, broken)
+    shutil.copytree(PROMPTS_DIR, broken)
     path = broken / "draft.prompt.md"
     lines = path.read_text().splitlines()
     body_start = lines.index("system:", 1)
@@ -61,7 +55,7 @@ def test_prompts_check_reports_file_and_line_and_fails(env: Path) -> None:
     assert "customr_message" in result.output
 
 
-def test_draft_from_stdin_prints_draft_offers_checklist_and_flags(env: Path, fake_llm: ScriptedLLM) -> None:
+def test_draft_from_stdin_prints_draft_offers_checklist_and_flags(env: Path, fake_llm: FakeOpenAI) -> None:
     text = load_complaint_fixture("ecommerce_late_gift")["text"]
     result = runner.invoke(cli, ["draft", "-", "--channel-context", "Order 4821"], input=text)
     assert result.exit_code == 0, result.output
@@ -70,7 +64,7 @@ def test_draft_from_stdin_prints_draft_offers_checklist_and_flags(env: Path, fak
     assert len(fake_llm.requests) == 2
 
 
-def test_draft_json_is_machine_readable_and_tone_is_checked(env: Path, fake_llm: ScriptedLLM) -> None:
+def test_draft_json_is_machine_readable_and_tone_is_checked(env: Path, fake_llm: FakeOpenAI) -> None:
     complaint = env / "complaint.txt"
     complaint.write_text(load_complaint_fixture("ecommerce_late_gift")["text"])
 
@@ -89,12 +83,12 @@ def test_draft_without_llm_settings_says_what_to_set(env: Path) -> None:
     assert "OPENAI_API_KEY is not set" in result.output
 
 
-def test_draft_when_the_llm_is_down_exits_with_a_clear_message(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.test/v1")
+def test_draft_when_the_llm_is_down_exits_with_a_clear_message(
+    env: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeOpenAI
+) -> None:
     monkeypatch.setenv("TACTFUL_LLM_RETRY_DEADLINE", "0.5")
-    with respx.mock(base_url="http://llm.test/v1") as mock:
-        mock.post("/chat/completions").mock(return_value=httpx.Response(503, json={"error": {"message": "down"}}))
-        result = runner.invoke(cli, ["draft", "-"], input="My parcel is late.")
+    fake_llm.fail_next(503, times=100)
+    result = runner.invoke(cli, ["draft", "-"], input="My parcel is late.")
     assert result.exit_code == 3
     assert "503" in result.output
 

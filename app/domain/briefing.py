@@ -7,12 +7,11 @@ from collections.abc import Callable, Sequence
 from app.domain.customer_data import fence, fence_history
 from app.domain.drafting import complete_prompt
 from app.domain.models import Brief, BriefOutput, ThreadMessage
-from app.domain.playbook import Playbook
-from app.domain.ports import StructuredLLM
+from app.domain.ports import PlaybookView, StructuredLLM
 
 
 class BriefingPipeline:
-    def __init__(self, llm: StructuredLLM, playbook: Callable[[], Playbook]) -> None:
+    def __init__(self, llm: StructuredLLM, playbook: Callable[[], PlaybookView]) -> None:
         self._llm = llm
         self._playbook = playbook
 
@@ -20,9 +19,10 @@ class BriefingPipeline:
         self, thread: Sequence[ThreadMessage], *, channel_context: str | None = None
     ) -> Brief:
         book = self._playbook()
-        prompt = book.prompts.render(
+        # The playbook fills in its own brand voice.
+        prompt = book.render(
             "brief",
-            system={"brand_voice": book.prompts.brand_voice},
+            system={},
             user={
                 "thread": fence_history(thread, tag="thread"),
                 "channel_context": fence("channel_context", channel_context),

@@ -1,7 +1,7 @@
 """Customer text, made safe to hand to a model: redacted, then fenced as data.
 
 Customer words only ever reach the model inside a tagged block in a user
-message.  ``app.prompting.delimit`` defuses tag-like text inside, so a
+message.  ``app.domain.fencing.delimit`` defuses tag-like text inside, so a
 customer who types a closing tag cannot end the block early or open another.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from app.domain.fencing import delimit
 from app.domain.models import ThreadMessage
 from app.domain.redact import redact
-from app.prompting import delimit
 
 
 def fence(tag: str, text: str | None) -> str:

@@ -2,7 +2,8 @@
 
 One pipeline serves the Slack bot, the CLI and the eval tool.  The model is
 passed in (anything satisfying ``StructuredLLM``) and so is the playbook
-source, so this module knows nothing of Slack or of the OpenAI SDK.
+source (a callable returning a ``PlaybookView``), so this module knows
+nothing of Slack, of the OpenAI SDK, or of how prompt files are loaded.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from app.domain.models import (
     Triage,
     TriageOutput,
 )
-from app.domain.playbook import Playbook
-from app.domain.ports import LLMResult, StructuredLLM, T
-from app.prompting import RenderedPrompt
+from app.domain.ports import LLMResult, PlaybookView, RenderedPrompt, StructuredLLM, T
 
 # Categories suggested to the triage model; it may name another when none fits.
 CATEGORIES = (
@@ -42,13 +41,13 @@ CATEGORIES = (
 
 
 class DraftingPipeline:
-    def __init__(self, llm: StructuredLLM, playbook: Callable[[], Playbook]) -> None:
+    def __init__(self, llm: StructuredLLM, playbook: Callable[[], PlaybookView]) -> None:
         self._llm = llm
         self._playbook = playbook
 
     async def triage(self, complaint: Complaint) -> LLMResult[Triage]:
         book = self._playbook()
-        prompt = book.prompts.render(
+        prompt = book.render(
             "triage",
             system={
                 "categories": list(CATEGORIES),
@@ -75,10 +74,10 @@ class DraftingPipeline:
         if triage is None:
             triaged = await self.triage(complaint)
             triage, usage, llm_ms = triaged.value, triaged.usage, triaged.latency_ms
-        prompt = book.prompts.render(
+        # The playbook fills in its own brand voice.
+        prompt = book.render(
             "draft",
             system={
-                "brand_voice": book.prompts.brand_voice,
                 "offers": book.catalog.for_prompt(),
                 "tone": tone,
                 "agent_name": agent_name,
@@ -105,10 +104,10 @@ class DraftingPipeline:
     ) -> DraftResult:
         """Regenerate an existing draft in another tone or after the agent's guidance."""
         book = self._playbook()
-        prompt = book.prompts.render(
+        # The playbook fills in its own brand voice.
+        prompt = book.render(
             "tone",
             system={
-                "brand_voice": book.prompts.brand_voice,
                 "offers": book.catalog.for_prompt(),
                 "tone": tone,
             },
@@ -126,7 +125,7 @@ class DraftingPipeline:
 
     async def _finish(
         self,
-        book: Playbook,
+        book: PlaybookView,
         prompt: RenderedPrompt,
         complaint: Complaint,
         guidance: str | None,
@@ -170,7 +169,7 @@ def _customer_inputs(complaint: Complaint) -> dict[str, object]:
 
 
 def _result(
-    book: Playbook,
+    book: PlaybookView,
     guarded: GuardedDraft,
     triage: Triage,
     result: LLMResult[DraftOutput],
@@ -198,7 +197,7 @@ def _result(
 
 
 def offers_by_id(
-    book: Playbook, offer_ids: list[str], base: list[ProposedOffer]
+    book: PlaybookView, offer_ids: list[str], base: list[ProposedOffer]
 ) -> list[ProposedOffer]:
     """The offers an agent picked in the edit modal, in the order picked.
 

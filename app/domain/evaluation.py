@@ -73,7 +73,7 @@ class EvalReport:
         count = len(done) or 1
         return {
             "cases": len(self.results),
-            "failed": len(self.results) - len(done),
+            "errors": len(self.results) - len(done),
             "steps_before": sum(r.steps[0] for r in done) / count,
             "steps_after": sum(r.steps[1] or 0 for r in done) / count,
             "warnings_before": sum(r.warnings[0] for r in done) / count,

@@ -6,7 +6,7 @@ duplicates dropped, Slack mentions made inert, and every doubt becomes a
 ``Flag`` for the reviewer: phrases to avoid, amounts, dates and promises the
 conversation does not back, steps of the method the reply does not cover.
 The phrase and promise lists come from ``prompts/guardrails.yaml``
-(``GuardrailPolicy``).  Nothing here calls the LLM, and every pattern is
+(``GuardrailPolicy``, read by ``app.playbook``).  Nothing here calls the LLM, and every pattern is
 compiled once, because this runs on every draft.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 from app.domain.facts import DateMention, amounts_in, dates_in, numbers_in
 from app.domain.mentions import neutralize_mentions
 from app.domain.models import STEP_LABELS, DraftOutput, Flag, OfferProposal, ProposedOffer, Step
-from app.domain.offers import Offer, OfferCatalog, YamlSource
+from app.domain.offers import Offer, OfferCatalog
 
 __all__ = ["AvoidPhrase", "GuardedDraft", "GuardrailPolicy", "PromisePattern", "apply_guardrails"]
 
@@ -80,10 +79,6 @@ class GuardrailPolicy(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         self._avoid = [(a, *_phrase_pattern(a.phrase)) for a in self.avoid_phrases]
         self._promises = [(p, re.compile(p.pattern, re.IGNORECASE)) for p in self.promise_patterns]
-
-    @classmethod
-    def load(cls, path: Path) -> GuardrailPolicy:
-        return YamlSource.read(path).validate(cls)
 
     def avoid_phrase_flags(self, reply: str) -> list[Flag]:
         flags = []

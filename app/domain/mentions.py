@@ -17,21 +17,28 @@ __all__ = ["WORD_JOINER", "neutralize_mentions"]
 # U+2060 is invisible and does not break the word, yet ends Slack's parsing.
 WORD_JOINER = "\u2060"
 
-# <!here>, <!channel|@channel>, <!subteam^S0123|@support>, <@U123>, <@W123|name>
+# <!here>, <!channel|@channel>, <!subteam^S0123|@support>, <@U123>, <@W123|name>.
+# The label stops at the next "<" or ">", so each scan ends where the next
+# mention could start: linear time (a label of "anything but >" rescanned the
+# rest of "<!here|<!here|…" from every "<").  An opening with no closing ">"
+# is made inert too: it is not a mention yet, but it is never needed as one.
 _ANGLE_MENTION = re.compile(
     r"<(?:!(?P<broadcast>here|channel|everyone|group)"
-    r"|!subteam\^(?P<team>[A-Za-z0-9]+)"
-    r"|@(?P<user>[UW][A-Za-z0-9]+))"
-    r"(?:\|(?P<label>[^>]*))?>",
+    r"|!subteam\^(?P<team>[A-Za-z0-9]++)"
+    r"|@(?P<user>[UW][A-Za-z0-9]++))"
+    r"(?:\|(?P<label>[^<>]*+))?(?P<close>>)?",
     re.IGNORECASE,
 )
 _PLAIN_BROADCAST = re.compile(r"(?<![\w@.])@(here|channel|everyone|group)\b", re.IGNORECASE)
 
 
 def _inert_angle(match: re.Match[str]) -> str:
+    target = match.group("broadcast") or match.group("team") or match.group("user")
+    if match.group("close") is None:
+        rest = "" if match.group("label") is None else "|" + match.group("label")
+        return f"@{WORD_JOINER}{target}{rest}"
     label = (match.group("label") or "").strip().lstrip("@")
-    name = label or match.group("broadcast") or match.group("team") or match.group("user")
-    return f"@{WORD_JOINER}{name}"
+    return f"@{WORD_JOINER}{label or target}"
 
 
 def neutralize_mentions(text: str) -> tuple[str, int]:

@@ -71,6 +71,8 @@ class ThreadMessage(BaseModel):
     text: str
     ts: str | None = None
     name: str | None = None
+    # Who wrote it, when the source knows (a Slack user id); never sent to the LLM.
+    user_id: str | None = Field(default=None, exclude=True)
 
 
 class Complaint(BaseModel):

@@ -3,17 +3,23 @@
 The drafting pipeline is handed an object that satisfies ``StructuredLLM``;
 in production that is ``app.llm.LLMClient`` (OpenAI SDK underneath), in tests
 it can be anything that speaks the same shape.  Keeping the port here is what
-lets ``app.domain`` import nothing from ``openai``.
+lets ``app.domain`` import nothing from ``openai``.  Likewise the pipelines
+read the files managers edit through ``PlaybookView``, which
+``app.playbook.Playbook`` satisfies, so ``app.domain`` never imports
+``app.playbook``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from app.domain.guardrails import GuardrailPolicy
 from app.domain.models import ChatMessage, TokenUsage
+from app.domain.offers import OfferCatalog
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -37,6 +43,49 @@ class StructuredLLM(Protocol):
         model: str | None = None,
     ) -> LLMResult[T]:
         """Send ``messages`` and return the reply parsed and validated as ``schema``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Sampling settings a prompt file asks for; ``None`` leaves the client's default."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """A prompt ready to send: chat messages, customer text only ever in user ones."""
+
+    messages: list[ChatMessage]
+    params: ModelParams
+
+
+class PlaybookView(Protocol):
+    """What the pipelines read from one consistent set of files managers edit."""
+
+    @property
+    def version(self) -> str:
+        """Content hash of the files; each draft records it."""
+        ...
+
+    @property
+    def catalog(self) -> OfferCatalog: ...
+
+    @property
+    def policy(self) -> GuardrailPolicy: ...
+
+    def render(
+        self, name: str, *, system: Mapping[str, object], user: Mapping[str, object]
+    ) -> RenderedPrompt:
+        """Prompt ``name`` as messages plus its model settings.
+
+        The file is split on its role markers before any rendering, and
+        ``user`` values (customer text) only ever land in user messages.
+        The playbook's brand voice is filled in when ``system`` leaves it out.
+        """
         ...
 
 

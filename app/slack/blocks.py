@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from app.domain.approval import fingerprint
+from app.domain.draft_life import ANSWERED, EDITABLE, DraftState, can_move
+from app.domain.limits import unread_chars
 from app.domain.models import STEP_LABELS, TONES, Brief, DraftResult, Flag, ProposedOffer, Step
 from app.domain.offers import OfferCatalog
-from app.slack.text import clip, fingerprint, quote, safe, split_text
+from app.slack.text import clip, quote, safe, split_text
 from app.store import Complaint, Draft, Stats
 
 # action and callback ids: the routing table in listeners/ matches on these
@@ -24,6 +27,7 @@ REGENERATE = "regenerate"
 CHOOSE_OFFERS = "choose_offers"
 DISCARD = "discard_draft"
 RETRY = "retry_draft"
+SHARE = "share_card"
 EDIT_VIEW = "edit_view"
 DISCARD_VIEW = "discard_view"
 GUIDANCE_VIEW = "guidance_view"
@@ -82,7 +86,8 @@ def _triage_line(draft: Draft) -> str:
     if t is None:
         return ""
     return (
-        f"*{safe(t.category)}* · urgency *{t.urgency}* · {t.sentiment} · {t.language}"
+        f"*{safe(t.category)}* · urgency *{safe(t.urgency)}* · {safe(t.sentiment)}"
+        f" · {safe(t.language)}"
         f"\n_{safe(t.summary)}_"
     )
 
@@ -134,88 +139,113 @@ def _current_offers(draft: Draft, catalog: OfferCatalog) -> Blocks:
     ]
 
 
-def _actions(draft: Draft, catalog: OfferCatalog) -> Blocks:
+def note(text: str) -> dict[str, Any]:
+    """A plain line where a card used to be."""
+    return _section(text)
+
+
+def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
+    """A button for each move the draft's state allows an agent, read from the table."""
     value = str(draft.id)
-    tone_options = [_option(f"Regenerate: {tone}", tone) for tone in TONES]
-    tone_options.append(_option("Regenerate with my guidance…", CUSTOM_TONE))
-    offer_options = [_option(o.label, o.id) for o in catalog.offers][:100]
-    current = _current_offers(draft, catalog)
-    chooser: dict[str, Any] = {
-        "type": "multi_static_select",
-        "action_id": CHOOSE_OFFERS,
-        "placeholder": {"type": "plain_text", "text": "Pick other offers"},
-        "options": offer_options,
-    }
-    if current:
-        chooser["initial_options"] = current
-    return [
-        {
-            "type": "actions",
-            "block_id": f"card_{value}",
-            "elements": [
-                # The text's fingerprint lets Approve refuse a draft that changed after drawing.
-                _button(
-                    "Approve & send",
-                    APPROVE,
-                    f"{value}:{fingerprint(draft.final_text or draft.text)}",
-                    style="primary",
-                ),
-                _button("Edit", EDIT, value),
-                {
-                    "type": "static_select",
-                    "action_id": REGENERATE,
-                    "placeholder": {"type": "plain_text", "text": "Regenerate…"},
-                    "options": tone_options,
-                },
-                _button("Discard", DISCARD, value, style="danger"),
-            ],
-        },
-        {"type": "actions", "block_id": f"offers_{value}", "elements": [chooser]},
-    ]
+    state = draft.status
+    elements: list[dict[str, Any]] = []
+    if can_move(state, DraftState.SENDING):
+        # The text's fingerprint lets Approve refuse a draft that changed after drawing.
+        elements.append(_button(
+            "Approve & send",
+            APPROVE,
+            f"{value}:{fingerprint(draft.final_text or draft.text)}",
+            style="primary",
+        ))
+    if state in EDITABLE:
+        tone_options = [_option(f"Regenerate: {tone}", tone) for tone in TONES]
+        tone_options.append(_option("Regenerate with my guidance…", CUSTOM_TONE))
+        elements.append(_button("Edit", EDIT, value))
+        elements.append({
+            "type": "static_select",
+            "action_id": REGENERATE,
+            "placeholder": {"type": "plain_text", "text": "Regenerate…"},
+            "options": tone_options,
+        })
+    if can_move(state, DraftState.DRAFTING):
+        elements.append(_button("Retry", RETRY, value, style="primary"))
+    if can_move(state, DraftState.DISCARDED):
+        elements.append(_button("Discard", DISCARD, value, style="danger"))
+    if private and state in EDITABLE:
+        elements.append(_button("Share in review channel", SHARE, value))
+    return elements
 
 
-def card(complaint: Complaint, draft: Draft, catalog: OfferCatalog) -> tuple[str, Blocks]:
-    """The suggestion card for one draft, in whatever state the draft is in."""
+def _actions(draft: Draft, catalog: OfferCatalog, *, private: bool = False) -> Blocks:
+    value = str(draft.id)
+    elements = _buttons(draft, private=private)
+    if not elements:
+        return []
+    rows: Blocks = [{"type": "actions", "block_id": f"card_{value}", "elements": elements}]
+    if draft.status in EDITABLE:
+        chooser: dict[str, Any] = {
+            "type": "multi_static_select",
+            "action_id": CHOOSE_OFFERS,
+            "placeholder": {"type": "plain_text", "text": "Pick other offers"},
+            "options": [_option(o.label, o.id) for o in catalog.offers][:100],
+        }
+        current = _current_offers(draft, catalog)
+        if current:
+            chooser["initial_options"] = current
+        rows.append({"type": "actions", "block_id": f"offers_{value}", "elements": [chooser]})
+    return rows
+
+
+def card(
+    complaint: Complaint, draft: Draft, catalog: OfferCatalog, *, private: bool = False
+) -> tuple[str, Blocks]:
+    """The suggestion card for one draft, in whatever state the draft is in.
+
+    ``private``: the card sits in the asker's DM, with a button to share it.
+    """
     category = draft.triage.category if draft.triage else "new"
     header = {
         "type": "header",
         "text": {"type": "plain_text", "text": clip(f"Suggested reply · {category}", 150)},
     }
     blocks: Blocks = [header, _section(_origin(complaint) + "\n" + _triage_line(draft))]
+    if unread := unread_chars(complaint.text):
+        blocks.append(
+            _context(
+                f":scissors: The message was too long: the last {unread:,} characters were not "
+                "read (TACTFUL_MAX_MESSAGE_CHARS). Check the original before approving."
+            )
+        )
     fallback = f"Suggested reply for a message from {complaint.user_name or complaint.user_id}"
     status = draft.status
-    if status == "drafting":
+    if status == DraftState.DRAFTING:
+        # The model is at work and the card is redrawn within seconds: nothing
+        # to click yet (a stale card's Discard still works, by the table).
         blocks.append(_section(":hourglass_flowing_sand: Drafting a reply…"))
         return fallback, blocks
-    if status == "failed":
+    if status == DraftState.FAILED:
         blocks.append(
             _section(
                 f":warning: *Could not draft a reply:* {safe(draft.error or 'unknown error')}\n"
                 "Nothing is lost: the message is kept. Press *Retry* when the LLM is back."
             )
         )
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    _button("Retry", RETRY, str(draft.id), style="primary"),
-                    _button("Discard", DISCARD, str(draft.id), style="danger"),
-                ],
-            }
-        )
+        blocks.extend(_actions(draft, catalog, private=private))
         return fallback, blocks
     shown_text = draft.final_text or draft.text
     blocks.extend(draft_body(shown_text, draft.offers, draft.checklist, draft.flags))
     blocks.extend(_decision(draft))
-    if status == "pending":
-        blocks.extend(_actions(draft, catalog))
-    if draft.follow_up and status in ("pending", "sent"):
+    blocks.extend(_actions(draft, catalog, private=private))
+    if private:
+        blocks.append(_context(":lock: Only you can see this draft until you share it."))
+    # The follow-up matters while the reply may still go out, or once it has.
+    if draft.follow_up and status in EDITABLE | ANSWERED:
         blocks.append(_context(f":alarm_clock: Follow-up: {safe(draft.follow_up)}"))
     blocks.append(
         _context(
-            f"Draft {draft.id} v{draft.version} · prompt {draft.prompt_version} · {safe(draft.model)}"
-            f" · {draft.prompt_tokens}+{draft.completion_tokens} tokens"
-            + (f" · tone {draft.tone}" if draft.tone else "")
+            f"Draft {draft.id} v{draft.version} · prompt {safe(draft.prompt_version)}"
+            f" · {safe(draft.model)} · {draft.prompt_tokens}+{draft.completion_tokens} tokens"
+            + (f" · tone {safe(draft.tone)}" if draft.tone else "")
         )
     )
     return fallback, _fit(blocks)
@@ -225,18 +255,18 @@ def _decision(draft: Draft) -> Blocks:
     who = f"<@{draft.decided_by}>" if draft.decided_by else "someone"
     when = _when(draft.decided_at)
     lines = {
-        "sending": f":outbox_tray: Sending… (approved by {who})",
-        "sent": f":white_check_mark: *Sent* by {who}{when}",
-        "discarded": f":wastebasket: *Discarded* by {who}{when}"
+        DraftState.SENDING: f":outbox_tray: Sending… (approved by {who})",
+        DraftState.SENT: f":white_check_mark: *Sent* by {who}{when}",
+        DraftState.DISCARDED: f":wastebasket: *Discarded* by {who}{when}"
         + (f": {safe(draft.discard_reason)}" if draft.discard_reason else ""),
-        "superseded": ":arrow_heading_down: *Superseded*: the customer wrote again, or the "
-        "draft was regenerated. This draft can no longer be sent.",
+        DraftState.SUPERSEDED: ":arrow_heading_down: *Superseded*: the customer wrote again, "
+        "or the draft was regenerated. This draft can no longer be sent.",
     }
     line = lines.get(draft.status)
-    if draft.status == "sent" and not draft.sent_ts:
+    if draft.status == DraftState.SENT and not draft.sent_ts:
         # TACTFUL_SEND_AS=agent: the bot posted nothing; the agent was given the text to post.
         line = f":clipboard: *Copied* by {who}{when} to post in the customer's thread"
-    if draft.status == "pending" and draft.error:
+    if draft.status == DraftState.PENDING and draft.error:
         line = f":warning: *Sending failed:* {safe(draft.error)}. You can approve again."
     return [_section(line)] if line else []
 
@@ -260,7 +290,7 @@ def ephemeral_draft(result: DraftResult, *, note: str = "") -> tuple[str, Blocks
     if note:
         blocks.append(_context(safe(note)))
     blocks.extend(draft_body(result.text, result.offers, result.checklist, result.flags))
-    blocks.append(_context(f"Only you can see this · prompt {result.prompt_version}"))
+    blocks.append(_context(f"Only you can see this · prompt {safe(result.prompt_version)}"))
     return "Your draft reply (only visible to you)", _fit(blocks)
 
 
@@ -377,8 +407,19 @@ def guidance_modal(draft_id: int) -> dict[str, Any]:
     }
 
 
-def home(stats: Stats) -> dict[str, Any]:
-    """App Home: how drafts are doing, for managers and leads."""
+def home(stats: Stats | None) -> dict[str, Any]:
+    """App Home: how drafts are doing, for agents only (``None`` for anyone else)."""
+    if stats is None:
+        return {
+            "type": "home",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": "tactful"}},
+                _section(
+                    "tactful drafts replies to customer complaints for the support team. "
+                    "Its figures are shown to support agents only."
+                ),
+            ],
+        }
 
     def rate(value: float | None) -> str:
         return f"{value:.0%}" if value is not None else "–"
@@ -428,7 +469,8 @@ def brief(summary: Brief, *, message_count: int) -> tuple[str, Blocks]:
         out.extend(_section(chunk) for chunk in split_text(section))
     out.append(
         _context(
-            f"From {message_count} messages · prompt {summary.prompt_version} · only you can see this"
+            f"From {message_count} messages · prompt {safe(summary.prompt_version)}"
+            " · only you can see this"
         )
     )
     return "Escalation brief: " + clip(summary.issue, 200), _fit(out)

@@ -19,7 +19,9 @@ import aiohttp
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,15 +29,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app import metrics
 from app.domain.models import BriefOutput, DraftOutput, TriageOutput
 from app.llm import UsageRecord
-from app.runtime import build_drafting
+from app.runtime import Drafting, build_drafting
 from app.settings import Settings, SettingsError
 from app.slack.agents import AgentDirectory
 from app.slack.app import build_app
 from app.slack.client import build_web_client
-from app.slack.sending import recover_stuck_sends
-from app.slack.services import Services
-from app.slack.worker import JobWorker
+from app.slack.deps import Background, ListenerDeps
+from app.slack.gateway import SlackGateway
 from app.store import Store
+from app.usecases import Desk, DeskSettings, build_desk
 
 log = structlog.get_logger(__name__)
 
@@ -72,14 +74,22 @@ async def _check_review_channel(client: AsyncWebClient, settings: Settings) -> N
 
 
 class Bot:
-    """One running instance: store, pipeline, Slack client, worker and Bolt app."""
+    """One running instance: store, pipelines, Slack gateway, use cases, job runner, Bolt app."""
 
     def __init__(self, settings: Settings, *, socket_mode: bool = False) -> None:
         self.settings = settings
         self.socket_mode = socket_mode
         self.ready = False
-        self.services: Services | None = None
-        self.worker: JobWorker | None = None
+        self.store: Store | None = None
+        self.drafting: Drafting | None = None
+        self.desk: Desk | None = None
+        self.background = Background()
+        secret = settings.slack_signing_secret
+        self.verifier = (
+            SignatureVerifier(secret.get_secret_value()) if secret and not socket_mode else None
+        )
+        # Names this process in job leases, so a lease outlives a crash but not a restart.
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.app: AsyncApp | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._upkeep_task: asyncio.Task[None] | None = None
@@ -112,22 +122,55 @@ class Bot:
         except BaseException:
             await drafting.aclose()
             raise
-        send_client = build_web_client(settings, session=http, for_replies=True)
-        self.services = Services(
-            settings=settings,
-            client=client,
-            store=store,
-            drafting=drafting,
-            agents=AgentDirectory(client, settings.agents, home_team_id=auth.get("team_id")),
-            worker_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        self.store, self.drafting = store, drafting
+        agents = AgentDirectory(client, settings.agents, home_team_id=auth.get("team_id"))
+        await agents.warm()
+        review_channel = settings.review_channel
+        assert review_channel, "serve requires TACTFUL_REVIEW_CHANNEL"
+        gateway = SlackGateway(
+            client,
+            agents,
+            review_channel=review_channel,
+            playbook=drafting.playbook.current,
+            send_client=build_web_client(settings, session=http, for_replies=True),
             bot_user_id=auth.get("user_id"),
-            team_id=auth.get("team_id"),
-            send_client=send_client,
+            bot_id=auth.get("bot_id"),
         )
-        await self.services.agents.warm()
-        self.worker = JobWorker(self.services, concurrency=settings.max_concurrent_drafts)
-        self.app = build_app(self.services, self.worker, socket_mode=self.socket_mode)
-        self._worker_task = asyncio.create_task(self.worker.run())
+        self.desk = build_desk(
+            store=store,
+            slack=gateway,
+            drafting=drafting.pipeline,
+            briefing=drafting.briefing,
+            playbook=drafting.playbook.current,
+            settings=DeskSettings(
+                watched_channels=settings.support_channels,
+                send_as=settings.send_as,
+                follow_up_hours=settings.follow_up_hours,
+                concurrency=settings.max_concurrent_drafts,
+                lease_s=settings.job_lease_s,
+                max_message_chars=settings.max_message_chars,
+                max_history_chars=settings.max_history_chars,
+            ),
+            worker_id=self.worker_id,
+            home_team_id=auth.get("team_id"),
+        )
+        deps = ListenerDeps(
+            desk=self.desk,
+            store=store,
+            playbook=drafting.playbook.current,
+            review_channel=review_channel,
+            bot_user_id=auth.get("user_id"),
+            background=self.background,
+        )
+        secret = settings.slack_signing_secret
+        self.app = build_app(
+            client,
+            deps,
+            agents,
+            signing_secret=secret.get_secret_value() if secret else None,
+            socket_mode=self.socket_mode,
+        )
+        self._worker_task = asyncio.create_task(self.desk.jobs.run())
         self._upkeep_task = asyncio.create_task(self._upkeep())
         self.ready = True
         log.info(
@@ -139,13 +182,16 @@ class Bot:
         )
 
     async def _upkeep(self) -> None:
-        """Every minute: forget old event ids, settle sends whose process died."""
-        assert self.services is not None
+        """Every minute: forget old event ids, settle sends left in flight, delete expired data."""
+        assert self.store is not None and self.desk is not None
         while True:
             await asyncio.sleep(UPKEEP_EVERY_S)
             try:
-                await self.services.store.prune_events(before=datetime.now(UTC) - EVENT_MEMORY)
-                await recover_stuck_sends(self.services)
+                await self.store.prune_events(before=datetime.now(UTC) - EVENT_MEMORY)
+                await self.desk.settle_sends()
+                await self.store.purge_older_than(
+                    datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+                )
             except Exception:
                 log.exception("upkeep_failed")
 
@@ -154,15 +200,16 @@ class Bot:
         if self._upkeep_task:
             self._upkeep_task.cancel()
             await asyncio.gather(self._upkeep_task, return_exceptions=True)
-        if self.worker:
-            await self.worker.stop()
+        if self.desk:
+            await self.desk.jobs.stop()
         if self._worker_task:
             self._worker_task.cancel()
             await asyncio.gather(self._worker_task, return_exceptions=True)
-        if self.services:
-            await self.services.drain()
-            await self.services.store.close()
-            await self.services.drafting.aclose()
+        await self.background.drain()
+        if self.store:
+            await self.store.close()
+        if self.drafting:
+            await self.drafting.aclose()
         if self._http:
             await self._http.close()
 
@@ -172,12 +219,24 @@ def http_app(bot: Bot) -> web.Application:
         started = time.perf_counter()
         if not bot.ready or bot.app is None:
             return web.Response(status=503, text="starting")
+        body = await request.text()
+        # Checked before Bolt parses anything: an unsigned body is never parsed or logged.
+        if bot.verifier is not None and not _signed_by_slack(bot.verifier, request, body):
+            metrics.SLACK_REQUESTS.labels(kind=_kind(request), status="401").inc()
+            log.warning("request_signature_invalid", length=len(body))
+            return web.Response(status=401, text="invalid signature")
         retry = request.headers.get("X-Slack-Retry-Num")
         # Listeners run in tasks created inside dispatch, so they inherit these ids.
         with structlog.contextvars.bound_contextvars(
             request_id=uuid.uuid4().hex[:12], slack_retry=retry
         ):
-            response = await bot.app.async_dispatch(await to_bolt_request(request))
+            try:
+                bolt_request = AsyncBoltRequest(
+                    body=body, query=request.query_string, headers=dict(request.headers)
+                )
+            except ValueError:
+                return web.Response(status=400, text="malformed payload")
+            response = await bot.app.async_dispatch(bolt_request)
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
         metrics.SLACK_REQUESTS.labels(kind=_kind(request), status=str(response.status)).inc()
         return await to_aiohttp_response(response)
@@ -197,6 +256,14 @@ def http_app(bot: Bot) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_page)
     return web_app
+
+
+def _signed_by_slack(verifier: SignatureVerifier, request: web.Request, body: str) -> bool:
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if not timestamp.isdigit() or not signature:
+        return False
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
 def _kind(request: web.Request) -> str:

@@ -7,9 +7,7 @@ cut mid-word.
 
 from __future__ import annotations
 
-import hashlib
-
-from app.domain.mentions import neutralize_mentions
+from app.domain.approval import sendable
 
 SECTION_LIMIT = 3000
 # Headroom for the markup added around a chunk (quote markers, labels).
@@ -17,9 +15,8 @@ CHUNK = 2800
 
 
 def safe(text: str) -> str:
-    """Neutralize broadcasts and mentions, then escape Slack's control characters."""
-    neutral, _ = neutralize_mentions(text)
-    return neutral.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Any text for mrkdwn, model-written or quoted: shown literally, exactly as a reply is sent."""
+    return sendable(text)
 
 
 def split_text(text: str, limit: int = CHUNK) -> list[str]:
@@ -38,11 +35,6 @@ def split_text(text: str, limit: int = CHUNK) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
-
-
-def fingerprint(text: str) -> str:
-    """A short hash of the text a card shows, carried by its Approve button."""
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def quote(text: str) -> str:

@@ -6,52 +6,36 @@ from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.domain.models import ThreadMessage
 from app.slack.agents import AgentDirectory
 
 PAGE = 200
 
 
 async def thread_messages(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, max_messages: int = 1000
+    client: AsyncWebClient,
+    *,
+    channel: str,
+    thread_ts: str,
+    max_messages: int | None = 1000,
+    oldest: str | None = None,
 ) -> list[dict[str, Any]]:
-    """All messages of a thread, following ``response_metadata.next_cursor``."""
+    """All messages of a thread, following ``response_metadata.next_cursor``.
+
+    ``max_messages=None`` reads every page (looking for our own reply must
+    never stop short); ``oldest`` skips what was posted before that ts.
+    """
     messages: list[dict[str, Any]] = []
     cursor: str | None = None
-    while len(messages) < max_messages:
+    while max_messages is None or len(messages) < max_messages:
         response = await client.conversations_replies(
-            channel=channel, ts=thread_ts, limit=PAGE, cursor=cursor, include_all_metadata=True
+            channel=channel, ts=thread_ts, limit=PAGE, cursor=cursor, oldest=oldest,
+            include_all_metadata=True,
         )
         messages.extend(response.get("messages") or [])
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor or not response.get("has_more", True):
             break
-    return messages[:max_messages]
-
-
-async def history_before(
-    client: AsyncWebClient,
-    agents: AgentDirectory,
-    *,
-    channel: str,
-    thread_ts: str,
-    before_ts: str,
-    keep_last: int = 20,
-) -> list[ThreadMessage]:
-    """The thread's messages older than ``before_ts``, labelled by who wrote them."""
-    raw = await thread_messages(client, channel=channel, thread_ts=thread_ts)
-    older = [m for m in raw if float(m.get("ts", "0")) < float(before_ts)][-keep_last:]
-    history: list[ThreadMessage] = []
-    for message in older:
-        text = message.get("text") or ""
-        if not text.strip():
-            continue
-        history.append(
-            ThreadMessage(
-                author=await author_role(agents, message), text=text, ts=message.get("ts")
-            )
-        )
-    return history
+    return messages if max_messages is None else messages[:max_messages]
 
 
 Author = Literal["customer", "agent", "bot"]

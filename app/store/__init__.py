@@ -16,13 +16,14 @@ from app.store.records import (
     Decision,
     Draft,
     DraftStateError,
-    DraftStatus,
     Job,
     JobKind,
     NewComplaint,
+    SendClaim,
     Stats,
 )
 from app.store.store import Store, StoreUnavailable
+from app.store.tables import JobState
 
 __all__ = [
     "AcceptedJob",
@@ -33,10 +34,11 @@ __all__ = [
     "Decision",
     "Draft",
     "DraftStateError",
-    "DraftStatus",
     "Job",
     "JobKind",
+    "JobState",
     "NewComplaint",
+    "SendClaim",
     "Stats",
     "Store",
     "StoreUnavailable",

@@ -1,10 +1,14 @@
 """The agent's side of a draft: the approve claim, sending, edits, discards, the audit trail.
 
 "An approval sends once, even on a double click or from two instances" is
-decided here by one conditional UPDATE (status 'pending' -> 'sending'): the
-caller whose UPDATE returns the row posts the reply; every other caller gets
-None.  A failed post hands the draft back ('sending' -> 'pending') so it can
-be approved again; a sent or discarded draft never can.
+decided here by one conditional UPDATE (the claim move, pending -> sending):
+the caller whose UPDATE returns the row posts the reply; every other caller
+is told the state that refused it.  One customer message gets at most one
+reply: the claim also looks at every draft answering the same message.  A
+post Slack refused hands the draft back (release, sending -> pending) so it
+can be approved again; a sent or discarded draft never can.  Release and
+completion name the attempt they finish, so a late answer to an older
+attempt changes nothing.
 """
 
 from __future__ import annotations
@@ -12,17 +16,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.domain.models import ProposedOffer
-from app.store.records import Decision, Draft, DraftStateError
+from app.domain.approval import fingerprint
+from app.domain.draft_life import ANSWERED, EDITABLE, DraftMove, DraftState, sources_of
+from app.domain.models import Flag, ProposedOffer, Step
+from app.store.drafts import move_update
+from app.store.records import Decision, Draft, SendClaim
 from app.store.sessions import StoreSessions
-from app.store.tables import DECISION_ACTIONS, DecisionRow, DraftRow
-
-# A draft an agent can still throw away (a failed or half-made one included).
-DISCARDABLE = ("pending", "failed", "drafting")
+from app.store.tables import DECISION_ACTIONS, ComplaintRow, DecisionRow, DraftRow, UTCDateTime
 
 
 def _check_action(action: str) -> None:
@@ -30,111 +34,185 @@ def _check_action(action: str) -> None:
         raise ValueError(f"decision action {action!r} is not one of {DECISION_ACTIONS}")
 
 
-class ApprovalQueries(StoreSessions):
-    async def claim_for_send(self, *, draft_id: int, user_id: str, final_text: str) -> Draft | None:
-        """Win the right to post this draft; None if someone else won or it is not pending.
+def _blocks(flags: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(f["code"], f["message"]) for f in flags if f.get("severity") == "block"}
 
-        Also refuses while another version of the same complaint is being
-        sent or was sent, so one complaint gets one reply.
+
+class ApprovalQueries(StoreSessions):
+    async def claim_for_send(
+        self, *, draft_id: int, user_id: str, final_text: str, text: str | None = None,
+    ) -> SendClaim:
+        """Win the right to post this draft, or learn the state that refused the claim.
+
+        Also refuses while any other draft answering the same customer message
+        is being sent or was sent (another version of this complaint, or a
+        draft of the same message asked for by watch, shortcut, mention or
+        command), so one message gets one reply; the refused claim then
+        reports the draft as still pending.  With ``text`` (what the agent
+        saw), the claim also refuses a draft whose text changed since, with
+        ``changed`` set.  Each won claim counts an attempt (``send_attempts``):
+        its release and its completion must name it.
         """
         now = self._clock()
-        sibling = aliased(DraftRow)
-        other_reply = exists().where(
-            sibling.complaint_id == DraftRow.complaint_id,
-            sibling.id != DraftRow.id,
-            sibling.status.in_(("sending", "sent")),
-        )
         async with self._write() as session:
+            message = (await session.execute(
+                select(ComplaintRow.channel_id, ComplaintRow.message_ts)
+                .join(DraftRow, DraftRow.complaint_id == ComplaintRow.id)
+                .where(DraftRow.id == draft_id)
+            )).first()
+            if message is None:
+                return SendClaim(draft=None, state=None)
+            channel_id, message_ts = message
+            await self._lock_message(session, channel_id, message_ts)
+            sibling, theirs = aliased(DraftRow), aliased(ComplaintRow)
+            other_reply = exists().where(
+                theirs.channel_id == channel_id,
+                theirs.message_ts == message_ts,
+                sibling.complaint_id == theirs.id,
+                sibling.id != DraftRow.id,
+                sibling.status.in_(sorted(ANSWERED)),
+            )
+            unchanged = DraftRow.text == text if text is not None else true()
             row = await session.scalar(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status == "pending", ~other_reply)
+                move_update(DraftMove.CLAIM, DraftRow.id == draft_id, ~other_reply, unchanged)
                 .values(
-                    status="sending", decided_by=user_id, decided_at=now, final_text=final_text,
+                    decided_by=user_id, decided_at=now, final_text=final_text,
                     send_attempts=DraftRow.send_attempts + 1, error=None, updated_at=now,
+                    claimed_at=func.coalesce(DraftRow.claimed_at, literal(now, UTCDateTime())),
                 )
                 .returning(DraftRow)
-                .execution_options(synchronize_session=False)
             )
             if row is None:
-                return None
+                current = (await session.execute(
+                    select(DraftRow.status, DraftRow.text).where(DraftRow.id == draft_id)
+                )).first()
+                if current is None:
+                    return SendClaim(draft=None, state=None)
+                state = DraftState(current.status)
+                return SendClaim(draft=None, state=state, changed=(
+                    state in EDITABLE and text is not None and current.text != text))
             # Not an "edit": the caller's final text may differ only by the
             # mentions it neutralised; agents' edits go through record_edit.
             self._add_decision(session, draft_id, user_id, "approve",
                                {"attempt": row.send_attempts,
                                 "final_text_differs": final_text != row.text})
-            return Draft.from_row(row)
+            claimed = Draft.from_row(row)
+            return SendClaim(draft=claimed, state=claimed.status)
 
     async def stuck_sends(self, *, older_than_s: float) -> list[Draft]:
-        """Drafts left 'sending' longer than a post can take: their sender died mid-send."""
+        """Drafts left sending longer than a post can take: their sender died or lost track.
+
+        Each comes with its ``send_attempts``, the attempt a settlement must name.
+        """
         cutoff = self._clock() - timedelta(seconds=older_than_s)
+        in_flight = sources_of(DraftMove.DELIVER)
         async with self._read() as session:
             rows = await session.scalars(
-                select(DraftRow).where(DraftRow.status == "sending", DraftRow.updated_at < cutoff)
+                select(DraftRow).where(DraftRow.status.in_(sorted(in_flight)),
+                                       DraftRow.updated_at < cutoff)
             )
             return [Draft.from_row(row) for row in rows]
 
-    async def mark_sent(self, *, draft_id: int, channel: str, ts: str) -> None:
-        """'sending' -> 'sent', with where the reply landed."""
-        async with self._write() as session:
-            row = await session.scalar(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status == "sending")
-                .values(status="sent", sent_channel=channel, sent_ts=ts, error=None,
-                        updated_at=self._clock())
-                .returning(DraftRow.id)
-                .execution_options(synchronize_session=False)
-            )
-            if row is None:
-                status = await session.scalar(
-                    select(DraftRow.status).where(DraftRow.id == draft_id)
-                )
-                raise DraftStateError(draft_id, status, "only a draft being sent can be sent")
+    async def mark_sent(self, *, draft_id: int, attempt: int, channel: str, ts: str) -> bool:
+        """Sending -> sent, with where the reply landed; False (no change) unless ``attempt`` holds it.
 
-    async def release_send(self, *, draft_id: int, error: str) -> None:
-        """Slack refused the reply: 'sending' -> 'pending' so an agent can approve again.
-
-        Records a 'send_failed' decision.  Does nothing if the draft is not 'sending'.
+        A send settled or retried under a slow sender is then never
+        overwritten by that sender's late answer.
         """
         async with self._write() as session:
-            current = await session.scalar(
-                select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
+            row = await session.scalar(
+                move_update(DraftMove.DELIVER, DraftRow.id == draft_id,
+                            DraftRow.send_attempts == attempt)
+                .values(sent_channel=channel, sent_ts=ts, error=None, updated_at=self._clock())
+                .returning(DraftRow.id)
             )
-            if current is None or current.status != "sending":
-                return
-            claimer = current.decided_by or ""
-            attempt = current.send_attempts
-            await session.execute(
-                update(DraftRow).where(DraftRow.id == draft_id, DraftRow.status == "sending")
-                .values(status="pending", error=error, decided_by=None, decided_at=None,
+            return row is not None
+
+    async def release_send(self, *, draft_id: int, attempt: int, error: str) -> bool:
+        """Slack did not post the reply: sending -> pending so an agent can approve again.
+
+        Acts only while ``attempt`` is the send in flight, and then records a
+        'send_failed' decision; returns whether it acted.
+        """
+        async with self._write() as session:
+            claimer = await session.scalar(
+                select(DraftRow.decided_by)
+                .where(DraftRow.id == draft_id,
+                       DraftRow.status.in_(sorted(sources_of(DraftMove.RELEASE))),
+                       DraftRow.send_attempts == attempt)
+                .with_for_update()
+            )
+            released = await session.scalar(
+                move_update(DraftMove.RELEASE, DraftRow.id == draft_id,
+                            DraftRow.send_attempts == attempt)
+                .values(error=error, decided_by=None, decided_at=None, final_text=None,
                         updated_at=self._clock())
-                .execution_options(synchronize_session=False)
+                .returning(DraftRow.id)
             )
-            self._add_decision(session, draft_id, claimer, "send_failed",
+            if released is None:
+                return False
+            self._add_decision(session, draft_id, claimer or "", "send_failed",
                                {"error": error, "attempt": attempt})
+            return True
 
     async def record_edit(
         self, *, draft_id: int, user_id: str, new_text: str,
         offer_ids: list[str] | None = None, offers: list[ProposedOffer] | None = None,
+        flags: list[Flag] | None = None, checklist: dict[Step, bool] | None = None,
     ) -> Draft | None:
         """Replace a pending draft's text, and its offers if given; None if not pending.
 
         Offers come either as ``offer_ids``, picked (in that order) from what
         this draft proposed, an offer an earlier edit removed included, or as
-        ``offers`` the caller has already checked against the catalog.  The
-        audit trail keeps the text before and after.  Raises ``ValueError``
-        for an id the draft never proposed.
+        ``offers`` the caller has already checked against the catalog.
+        ``flags`` and ``checklist``, when given, are the guardrails' verdict
+        on the new text and replace the old one.  The audit trail keeps the
+        text before and after.  Raises ``ValueError`` for an id the draft
+        never proposed.
         """
-        return await self._change_pending(draft_id, user_id, "edit", new_text, offer_ids, offers)
+        return await self._change_pending(
+            draft_id, user_id, "edit", new_text, offer_ids, offers, flags, checklist)
 
     async def set_offers(
         self, *, draft_id: int, user_id: str, offers: list[ProposedOffer],
+        new_text: str | None = None, flags: list[Flag] | None = None,
+        checklist: dict[Step, bool] | None = None,
     ) -> Draft | None:
-        """The agent picked other offers ('choose_offer'); None if the draft is not pending."""
-        return await self._change_pending(draft_id, user_id, "choose_offer", None, None, offers)
+        """The agent picked other offers ('choose_offer'); None if the draft is not pending.
+
+        ``new_text`` is the reply rewritten for them, when the caller has it;
+        ``flags`` and ``checklist`` as for ``record_edit``.
+        """
+        return await self._change_pending(
+            draft_id, user_id, "choose_offer", new_text, None, offers, flags, checklist)
+
+    async def override_blocks(self, *, draft_id: int, user_id: str, reason: str) -> Draft | None:
+        """An agent lets this text go out despite its block flags, saying why.
+
+        The override holds for the current text only (its fingerprint is
+        stored); it goes to the audit trail as an 'override' decision with
+        the reason and the flags it set aside.  None if the draft is not
+        pending.
+        """
+        async with self._write() as session:
+            row = await session.scalar(
+                select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
+            )
+            if row is None or row.status not in EDITABLE:
+                return None
+            row.override_fingerprint = fingerprint(row.text)
+            row.updated_at = self._clock()
+            self._add_decision(session, draft_id, user_id, "override", {
+                "reason": reason, "fingerprint": row.override_fingerprint,
+                "flags": [f for f in row.flags or [] if f.get("severity") == "block"],
+            })
+            await session.flush()
+            return Draft.from_row(row)
 
     async def _change_pending(
         self, draft_id: int, user_id: str, action: str, new_text: str | None,
         offer_ids: list[str] | None, offers: list[ProposedOffer] | None,
+        flags: list[Flag] | None, checklist: dict[Step, bool] | None,
     ) -> Draft | None:
         if offer_ids is not None and offers is not None:
             raise ValueError("give offer_ids or offers, not both")
@@ -142,7 +220,7 @@ class ApprovalQueries(StoreSessions):
             row = await session.scalar(
                 select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
             )
-            if row is None or row.status != "pending":
+            if row is None or row.status not in EDITABLE:
                 return None
             proposed = await self._offers_ever_proposed(session, row)
             if offer_ids is not None:
@@ -163,7 +241,17 @@ class ApprovalQueries(StoreSessions):
             if new_text is not None:
                 detail |= {"before": row.text, "after": new_text}
                 row.text = new_text
+            if flags is not None:
+                new_flags = [flag.model_dump(mode="json") for flag in flags]
+                # An override covers the blocks the agent saw, not ones found since.
+                if _blocks(new_flags) != _blocks(row.flags or []):
+                    row.override_fingerprint = None
+                row.flags = new_flags
+            if checklist is not None:
+                row.checklist = {step.value: done for step, done in checklist.items()}
             row.offers = chosen
+            # The card and the next approval read ``text``; nothing older may linger.
+            row.final_text = None
             row.updated_at = self._clock()
             self._add_decision(session, draft_id, user_id, action, detail)
             await session.flush()
@@ -186,16 +274,14 @@ class ApprovalQueries(StoreSessions):
         return proposed
 
     async def discard(self, *, draft_id: int, user_id: str, reason: str) -> Draft | None:
-        """Throw the draft away for good; None if it was not pending (or failed/drafting)."""
+        """Throw the draft away for good; None if it was not open (pending, failed, drafting)."""
         now = self._clock()
         async with self._write() as session:
             row = await session.scalar(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status.in_(DISCARDABLE))
-                .values(status="discarded", decided_by=user_id, decided_at=now,
-                        discard_reason=reason, updated_at=now)
+                move_update(DraftMove.DISCARD, DraftRow.id == draft_id)
+                .values(decided_by=user_id, decided_at=now, discard_reason=reason,
+                        updated_at=now)
                 .returning(DraftRow)
-                .execution_options(synchronize_session=False)
             )
             if row is None:
                 return None

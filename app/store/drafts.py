@@ -2,8 +2,11 @@
 
 A complaint normally has one draft; a Retry after a failure adds a version
 (2, 3, ...) that supersedes the failed one and keeps its card.  A draft job
-re-run after a crash finds its 'drafting' row again, or a draft already past
+re-run after a crash finds its drafting row again, or a draft already past
 it, instead of adding one, so one acked event posts one card.
+
+Every change of a draft's state is ``move_update``: the conditional UPDATE
+whose allowed source states come from the table in ``app.domain.draft_life``.
 """
 
 from __future__ import annotations
@@ -12,18 +15,41 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.draft_life import (
+    EDITABLE,
+    FINAL,
+    DraftMove,
+    DraftState,
+    sources_of,
+    target_of,
+)
 from app.domain.models import DraftResult
 from app.store.records import Complaint, Draft, DraftStateError
 from app.store.sessions import StoreSessions
 from app.store.tables import ComplaintRow, DecisionRow, DraftRow
 
-# States a newer customer message makes stale.
-OPEN_STATES = ("drafting", "pending", "failed")
 _VERSION_RACES = 3
+# Drafts at rest (not being drafted, failed or in flight): what an agent last saw.
+_REPLAYABLE = FINAL | EDITABLE
+
+
+def move_update(move: DraftMove, *where: ColumnElement[bool]) -> Update:
+    """``UPDATE drafts SET status = <target> WHERE status IN <sources> AND where...``.
+
+    The caller adds its other ``.values(...)`` and ``.returning(...)``; a row
+    that was not in a source state is left alone and not returned, which is
+    how two racing clicks or workers learn which of them moved the draft.
+    """
+    return (
+        update(DraftRow)
+        .where(DraftRow.status.in_(sorted(sources_of(move))), *where)
+        .values(status=target_of(move).value)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def result_columns(result: DraftResult) -> dict[str, Any]:
@@ -57,13 +83,13 @@ class DraftQueries(StoreSessions):
     async def start_draft(self, *, complaint_id: int) -> Draft:
         """The draft a draft job should fill for this complaint.
 
-        - no draft yet: version 1, 'drafting' (or 'superseded' straight away
+        - no draft yet: version 1, drafting (or superseded straight away
           when the customer already wrote again further down the thread);
-        - a 'drafting' one: that same row (the job is re-run after a crash);
-        - newest version 'failed': a new 'drafting' version (Retry) that
+        - a drafting one: that same row (the job is re-run after a crash);
+        - newest version failed: a new drafting version (Retry) that
           supersedes it and keeps its card;
         - otherwise (pending, sending, sent, discarded, superseded): the
-          newest version unchanged; the caller sees it is not 'drafting'
+          newest version unchanged; the caller sees it is not drafting
           and has nothing to do.
 
         Raises ``LookupError`` for an unknown complaint.
@@ -73,7 +99,7 @@ class DraftQueries(StoreSessions):
                 return await self._start_draft_once(complaint_id)
             except IntegrityError:
                 # Another worker inserted the same version first; its row is
-                # the 'drafting' one we will find on the next pass.
+                # the drafting one we will find on the next pass.
                 if race == _VERSION_RACES - 1:
                     raise
         raise AssertionError("unreachable")
@@ -91,22 +117,22 @@ class DraftQueries(StoreSessions):
                 .limit(1)
                 .with_for_update()
             )
-            if latest is not None and latest.status != "failed":
+            if latest is not None and latest.status != DraftState.FAILED:
                 return Draft.from_row(latest)
             status = (
-                "superseded" if await self._customer_wrote_since(session, complaint) else "drafting"
+                DraftState.SUPERSEDED
+                if await self._customer_wrote_since(session, complaint)
+                else DraftState.DRAFTING
             )
             if latest is not None:
                 await session.execute(
-                    update(DraftRow)
-                    .where(DraftRow.id == latest.id)
-                    .values(status="superseded", updated_at=now)
-                    .execution_options(synchronize_session=False)
+                    move_update(DraftMove.SUPERSEDE, DraftRow.id == latest.id)
+                    .values(updated_at=now)
                 )
             row = DraftRow(
                 complaint_id=complaint_id,
                 version=(latest.version + 1) if latest else 1,
-                status=status,
+                status=status.value,
                 text="",
                 final_text=None,
                 offers=[],
@@ -156,17 +182,15 @@ class DraftQueries(StoreSessions):
         return any((theirs := _slack_ts(ts)) is not None and theirs > mine for ts in later)
 
     async def restart_draft(self, *, draft_id: int) -> Draft | None:
-        """Retry a failed draft in place: 'failed' -> 'drafting'; None if it was not failed.
+        """Retry a failed draft in place (failed -> drafting); None if it was not failed.
 
         The next draft job for its complaint then fills this same row.
         """
         async with self._write() as session:
             row = await session.scalar(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status == "failed")
-                .values(status="drafting", error=None, updated_at=self._clock())
+                move_update(DraftMove.RETRY, DraftRow.id == draft_id)
+                .values(error=None, updated_at=self._clock())
                 .returning(DraftRow)
-                .execution_options(synchronize_session=False)
             )
             return Draft.from_row(row) if row is not None else None
 
@@ -181,19 +205,17 @@ class DraftQueries(StoreSessions):
             )
 
     async def save_draft_result(self, *, draft_id: int, result: DraftResult) -> Draft:
-        """Store the reviewed draft and make it 'pending' (ready for an agent).
+        """Store the reviewed draft and make it pending (ready for an agent).
 
-        Only a 'drafting' row takes the result; if it was superseded or
+        Only a drafting row takes the result; if it was superseded or
         discarded while the model was working, it is returned unchanged so
         the caller shows that state instead of a sendable card.
         """
         async with self._write() as session:
             row = await session.scalar(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status == "drafting")
-                .values(status="pending", updated_at=self._clock(), **result_columns(result))
+                move_update(DraftMove.FILL, DraftRow.id == draft_id)
+                .values(updated_at=self._clock(), **result_columns(result))
                 .returning(DraftRow)
-                .execution_options(synchronize_session=False)
             )
             if row is None:
                 row = await session.get(DraftRow, draft_id)
@@ -220,7 +242,7 @@ class DraftQueries(StoreSessions):
             row = await session.scalar(
                 select(DraftRow).where(DraftRow.id == draft_id).with_for_update()
             )
-            if row is None or row.status != "pending":
+            if row is None or row.status not in EDITABLE:
                 return None
             before = row.text
             columns = result_columns(result)
@@ -254,13 +276,11 @@ class DraftQueries(StoreSessions):
             )
 
     async def mark_draft_failed(self, *, draft_id: int, error: str) -> None:
-        """'drafting' -> 'failed'; the card offers Retry, which starts a new version."""
+        """Drafting -> failed; the card offers Retry, which starts a new version."""
         async with self._write() as session:
             await session.execute(
-                update(DraftRow)
-                .where(DraftRow.id == draft_id, DraftRow.status == "drafting")
-                .values(status="failed", error=error, updated_at=self._clock())
-                .execution_options(synchronize_session=False)
+                move_update(DraftMove.FAIL, DraftRow.id == draft_id)
+                .values(error=error, updated_at=self._clock())
             )
 
     async def get_draft(self, *, draft_id: int) -> Draft | None:
@@ -286,7 +306,7 @@ class DraftQueries(StoreSessions):
             select(ComplaintRow, DraftRow)
             .join(DraftRow, DraftRow.complaint_id == ComplaintRow.id)
             .where(
-                DraftRow.status.in_(("pending", "sent", "discarded", "superseded")),
+                DraftRow.status.in_(sorted(_REPLAYABLE)),
                 DraftRow.text != "",
             )
             .order_by(DraftRow.created_at.desc())
@@ -314,9 +334,9 @@ class DraftQueries(StoreSessions):
     ) -> list[Draft]:
         """A newer customer message arrived in this thread: retire the open drafts before it.
 
-        Every drafting/pending/failed draft of a complaint in (channel,
-        thread) whose message is older than ``newer_than_ts`` becomes
-        'superseded'.  Returns those drafts, to update their cards.
+        Every open (drafting, pending or failed) draft of a complaint in
+        (channel, thread) whose message is older than ``newer_than_ts`` is
+        superseded.  Returns those drafts, to update their cards.
         """
         cutoff = _slack_ts(newer_than_ts)
         if cutoff is None:
@@ -328,7 +348,7 @@ class DraftQueries(StoreSessions):
                 .where(
                     ComplaintRow.channel_id == channel_id,
                     ComplaintRow.thread_ts == thread_ts,
-                    DraftRow.status.in_(OPEN_STATES),
+                    DraftRow.status.in_(sorted(sources_of(DraftMove.SUPERSEDE))),
                 )
             )
             # Compared as numbers: Slack ts strings only sort as text while
@@ -341,10 +361,8 @@ class DraftQueries(StoreSessions):
             if not stale:
                 return []
             changed = await session.scalars(
-                update(DraftRow)
-                .where(DraftRow.id.in_(stale), DraftRow.status.in_(OPEN_STATES))
-                .values(status="superseded", updated_at=self._clock())
+                move_update(DraftMove.SUPERSEDE, DraftRow.id.in_(stale))
+                .values(updated_at=self._clock())
                 .returning(DraftRow)
-                .execution_options(synchronize_session=False)
             )
             return sorted((Draft.from_row(row) for row in changed), key=lambda d: d.id)

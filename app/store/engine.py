@@ -10,6 +10,7 @@ processes), asyncpg gets only the connect arguments it understands.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import event
@@ -38,14 +39,25 @@ class DatabaseURLError(ValueError):
     """The database URL cannot be used; the message says what to write instead."""
 
 
+# user:password@ in a URL SQLAlchemy could not parse, so hide_password cannot help.
+# Up to the last "@" before the host, since a raw password may hold an "@" too.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]{0,256}:)[^\s/]{1,1024}@")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, even when it does not parse."""
+    return _URL_PASSWORD.sub(r"\1***@", url)
+
+
 def _parse(url: str) -> URL:
     try:
         return make_url(url.strip())
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+    except Exception:  # sqlalchemy raises ArgumentError with a terse message
+        # A start-up error is printed and logged: the password stays out of it.
         raise DatabaseURLError(
-            f"TACTFUL_DATABASE_URL {url!r} is not a database URL; "
+            f"TACTFUL_DATABASE_URL {masked_url(url)!r} is not a database URL; "
             "write e.g. sqlite:///./tactful.db or postgresql://user@host:5432/db"
-        ) from exc
+        ) from None
 
 
 def async_url(url: str) -> str:

@@ -4,6 +4,12 @@ Both are decided by unique keys in the database (``slack_events`` primary
 key, ``complaints (channel_id, message_ts, source)``) with INSERT ... ON
 CONFLICT DO NOTHING, so two bot instances receiving the same delivery agree on
 which one handles it without talking to each other.
+
+One customer message gets at most one draft asked for: a request (shortcut,
+mention, command, CLI) stores a complaint only when no complaint of that
+message exists yet, whatever its source.  A watched message is always
+stored once (it is how the review channel hears of it); when a request came
+first, the approve claim still lets only one of the two replies out.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.records import AcceptedJob, Complaint, JobKind, NewComplaint
 from app.store.sessions import StoreSessions
-from app.store.tables import JOB_KINDS, ComplaintRow, JobRow, SlackEventRow
+from app.store.tables import JOB_KINDS, ComplaintRow, JobRow, JobState, SlackEventRow
 
 
 def check_job_kind(kind: str) -> None:
@@ -25,12 +32,13 @@ def check_job_kind(kind: str) -> None:
 
 def new_job_row(
     *, kind: str, complaint_id: int | None, draft_id: int | None,
-    payload: dict[str, Any] | None, now: datetime,
+    payload: dict[str, Any] | None, now: datetime, due: ColumnElement[datetime],
 ) -> JobRow:
+    """A queued job row; ``due`` is "now" by the clock leases are judged by."""
     check_job_kind(kind)
     return JobRow(
         kind=kind, complaint_id=complaint_id, draft_id=draft_id, payload=dict(payload or {}),
-        status="queued", attempts=0, not_before=now, lease_owner=None, lease_until=None,
+        status=JobState.QUEUED, attempts=0, not_before=due, lease_owner=None, lease_until=None,
         last_error=None, created_at=now, updated_at=now,
     )
 
@@ -68,8 +76,10 @@ class IntakeQueries(StoreSessions):
     ) -> AcceptedJob | None:
         """Store the complaint and queue its job in one transaction.
 
-        Returns None when this (channel, message_ts, source) was accepted
-        before: the other delivery owns it, and no second job is queued.
+        Returns None, and queues nothing, when this (channel, message_ts,
+        source) was accepted before (the other delivery owns it), or when
+        the complaint is a request and the message already has a complaint
+        of any source (``existing_for_message`` finds it).
         """
         check_job_kind(job_kind)
         now = self._clock()
@@ -88,15 +98,37 @@ class IntakeQueries(StoreSessions):
             .returning(ComplaintRow.id)
         )
         async with self._write(urgent=True) as session:
+            if complaint.source != "watch":
+                await self._lock_message(session, complaint.channel_id, complaint.message_ts)
+                if await self._first_complaint(session, complaint.channel_id,
+                                               complaint.message_ts) is not None:
+                    return None
             complaint_id = (await session.execute(statement)).scalar_one_or_none()
             if complaint_id is None:
                 return None
             job = new_job_row(kind=job_kind, complaint_id=complaint_id, draft_id=None,
-                              payload=payload, now=now)
+                              payload=payload, now=now, due=self._lease_time())
             session.add(job)
             await session.flush()
             row = await session.get_one(ComplaintRow, complaint_id)
             return AcceptedJob(complaint=Complaint.from_row(row), job_id=job.id)
+
+    async def existing_for_message(self, *, channel_id: str, message_ts: str) -> Complaint | None:
+        """The first complaint stored for this Slack message, whatever asked for it."""
+        async with self._read() as session:
+            row = await self._first_complaint(session, channel_id, message_ts)
+            return Complaint.from_row(row) if row is not None else None
+
+    async def _first_complaint(
+        self, session: AsyncSession, channel_id: str, message_ts: str,
+    ) -> ComplaintRow | None:
+        found: ComplaintRow | None = await session.scalar(
+            select(ComplaintRow)
+            .where(ComplaintRow.channel_id == channel_id, ComplaintRow.message_ts == message_ts)
+            .order_by(ComplaintRow.id)
+            .limit(1)
+        )
+        return found
 
     async def set_permalink(self, *, complaint_id: int, permalink: str) -> None:
         async with self._write() as session:

@@ -6,11 +6,15 @@ counts every claim).  Claims are exclusive in the database: on PostgreSQL the
 candidate is picked with FOR UPDATE SKIP LOCKED, on SQLite the write
 transaction is serialised; on both the UPDATE re-checks the claimable
 condition, and a lost race simply tries the next job.
+
+Lease ends and due times are set and compared by one clock: the database's
+on PostgreSQL (``now()``), so hosts whose clocks disagree never both hold a
+job; the store's clock on SQLite, where every worker is on one host.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
@@ -18,20 +22,20 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from app.store.intake import new_job_row
 from app.store.records import Job, JobKind
 from app.store.sessions import StoreSessions
-from app.store.tables import JobRow
+from app.store.tables import JobRow, JobState
 
 _CLAIM_RACES = 5
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     return or_(
-        and_(JobRow.status == "queued", JobRow.not_before <= now),
-        and_(JobRow.status == "running", JobRow.lease_until < now),
+        and_(JobRow.status == JobState.QUEUED, JobRow.not_before <= now),
+        and_(JobRow.status == JobState.RUNNING, JobRow.lease_until < now),
     )
 
 
 def _held_by(job_id: int, worker: str) -> ColumnElement[bool]:
-    return and_(JobRow.id == job_id, JobRow.status == "running", JobRow.lease_owner == worker)
+    return and_(JobRow.id == job_id, JobRow.status == JobState.RUNNING, JobRow.lease_owner == worker)
 
 
 class JobQueries(StoreSessions):
@@ -41,7 +45,7 @@ class JobQueries(StoreSessions):
     ) -> int:
         """Queue a job to run as soon as a worker is free; returns its id."""
         row = new_job_row(kind=kind, complaint_id=complaint_id, draft_id=draft_id,
-                          payload=payload, now=self._clock())
+                          payload=payload, now=self._clock(), due=self._lease_time())
         async with self._write() as session:
             session.add(row)
             await session.flush()
@@ -50,7 +54,7 @@ class JobQueries(StoreSessions):
     async def claim_job(self, *, worker: str, lease_s: float = 20.0) -> Job | None:
         """Take the oldest runnable job (queued and due, or running with an expired lease)."""
         for _ in range(_CLAIM_RACES):
-            now = self._clock()
+            now, updated = self._lease_time(), self._clock()
             # Idle workers poll often; a plain read keeps them from taking
             # SQLite's write lock (or Postgres row locks) when nothing is due.
             async with self._read() as session:
@@ -71,9 +75,9 @@ class JobQueries(StoreSessions):
                     update(JobRow)
                     .where(JobRow.id == candidate, _claimable(now))
                     .values(
-                        status="running", lease_owner=worker,
-                        lease_until=now + timedelta(seconds=lease_s),
-                        attempts=JobRow.attempts + 1, updated_at=now,
+                        status=JobState.RUNNING, lease_owner=worker,
+                        lease_until=self._lease_time(lease_s),
+                        attempts=JobRow.attempts + 1, updated_at=updated,
                     )
                     .returning(JobRow)
                     .execution_options(synchronize_session=False)
@@ -84,31 +88,29 @@ class JobQueries(StoreSessions):
 
     async def extend_lease(self, *, job_id: int, worker: str, lease_s: float = 20.0) -> bool:
         """Keep a running job; False means another worker has taken it over."""
-        now = self._clock()
         return await self._update_held(
-            job_id, worker, lease_until=now + timedelta(seconds=lease_s), updated_at=now,
+            job_id, worker, lease_until=self._lease_time(lease_s), updated_at=self._clock(),
         )
 
     async def finish_job(self, *, job_id: int, worker: str) -> bool:
         """Mark the job done; False (and no change) if this worker no longer holds it."""
         return await self._update_held(
-            job_id, worker, status="done", lease_until=None, updated_at=self._clock(),
+            job_id, worker, status=JobState.DONE, lease_until=None, updated_at=self._clock(),
         )
 
     async def retry_job_later(
         self, *, job_id: int, worker: str, error: str, delay_s: float,
     ) -> bool:
         """Put the job back in the queue, due in ``delay_s`` seconds."""
-        now = self._clock()
         return await self._update_held(
-            job_id, worker, status="queued", not_before=now + timedelta(seconds=delay_s),
-            lease_owner=None, lease_until=None, last_error=error, updated_at=now,
+            job_id, worker, status=JobState.QUEUED, not_before=self._lease_time(delay_s),
+            lease_owner=None, lease_until=None, last_error=error, updated_at=self._clock(),
         )
 
     async def fail_job(self, *, job_id: int, worker: str, error: str) -> bool:
         """Give up on the job for good."""
         return await self._update_held(
-            job_id, worker, status="failed", lease_until=None, last_error=error,
+            job_id, worker, status=JobState.FAILED, lease_until=None, last_error=error,
             updated_at=self._clock(),
         )
 
@@ -117,7 +119,7 @@ class JobQueries(StoreSessions):
         async with self._read() as session:
             count = await session.scalar(
                 select(func.count()).select_from(JobRow)
-                .where(JobRow.status.in_(("queued", "running")))
+                .where(JobRow.status.in_((JobState.QUEUED, JobState.RUNNING)))
             )
             return int(count or 0)
 

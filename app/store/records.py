@@ -11,18 +11,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from app.domain.approval import fingerprint
+from app.domain.draft_life import DraftState, can_move
 from app.domain.models import DraftResult, Flag, ProposedOffer, Step, Triage
-from app.store.tables import COMPLAINT_SOURCES, ComplaintRow, DecisionRow, DraftRow, JobRow
+from app.store.tables import (
+    COMPLAINT_SOURCES,
+    ComplaintRow,
+    DecisionRow,
+    DraftRow,
+    JobRow,
+    JobState,
+)
 
 ComplaintSource = Literal["watch", "shortcut", "mention", "command", "cli"]
 JobKind = Literal["draft", "regenerate", "brief"]
-DraftStatus = Literal["drafting", "pending", "sending", "sent", "discarded", "superseded", "failed"]
 
 
 class DraftStateError(Exception):
     """A draft is not in a state that allows the operation (or does not exist)."""
 
-    def __init__(self, draft_id: int, status: str | None, wanted: str) -> None:
+    def __init__(self, draft_id: int, status: DraftState | None, wanted: str) -> None:
         self.draft_id = draft_id
         self.status = status
         state = "does not exist" if status is None else f"is {status}"
@@ -97,7 +105,7 @@ class Job:
     complaint_id: int | None
     draft_id: int | None
     payload: dict[str, Any]
-    status: str
+    status: JobState
     attempts: int
     not_before: datetime
     lease_owner: str | None
@@ -110,7 +118,7 @@ class Job:
     def from_row(cls, row: JobRow) -> Job:
         return cls(
             id=row.id, kind=row.kind, complaint_id=row.complaint_id, draft_id=row.draft_id,
-            payload=dict(row.payload or {}), status=row.status, attempts=row.attempts,
+            payload=dict(row.payload or {}), status=JobState(row.status), attempts=row.attempts,
             not_before=row.not_before, lease_owner=row.lease_owner,
             lease_until=row.lease_until, last_error=row.last_error,
             created_at=row.created_at, updated_at=row.updated_at,
@@ -124,8 +132,10 @@ class Draft:
     id: int
     complaint_id: int
     version: int
-    status: DraftStatus
+    status: DraftState
+    # What the card shows and the next approval sends; every edit writes here.
     text: str
+    # The exact text of the send in flight or sent; None while the draft can change.
     final_text: str | None
     offers: list[ProposedOffer]
     checklist: dict[Step, bool]
@@ -149,13 +159,17 @@ class Draft:
     send_attempts: int
     created_at: datetime
     updated_at: datetime
+    # When the first approve click claimed it (None until then).
+    claimed_at: datetime | None = None
+    # Fingerprint of the text an agent overrode the block flags for.
+    override_fingerprint: str | None = None
 
     def as_result(self) -> DraftResult | None:
         """The draft as the pipeline's result, to rewrite it; None before it was drafted."""
         if self.triage is None:
             return None
         return DraftResult(
-            text=self.final_text or self.text,
+            text=self.text,
             offers=self.offers,
             checklist=self.checklist,
             flags=self.flags,
@@ -166,15 +180,26 @@ class Draft:
         )
 
     @property
+    def blocked(self) -> bool:
+        """Does a block flag hold Approve back?  Until the text changes or an agent overrides it.
+
+        An override counts only for the text it was given for: an edit
+        brings the blocks of the new text back.
+        """
+        return any(flag.severity == "block" for flag in self.flags) and (
+            self.override_fingerprint != fingerprint(self.text)
+        )
+
+    @property
     def can_send(self) -> bool:
-        """Only a pending draft may be approved; every other state is final or in flight."""
-        return self.status == "pending"
+        """May an approve click claim it now (by the table: only a pending draft)?"""
+        return can_move(self.status, DraftState.SENDING)
 
     @classmethod
     def from_row(cls, row: DraftRow) -> Draft:
         return cls(
             id=row.id, complaint_id=row.complaint_id, version=row.version,
-            status=row.status,  # type: ignore[arg-type]  # the CHECK constraint keeps it literal
+            status=DraftState(row.status),
             text=row.text, final_text=row.final_text,
             offers=[ProposedOffer.model_validate(o) for o in row.offers or []],
             checklist={Step(k): bool(v) for k, v in (row.checklist or {}).items()},
@@ -188,7 +213,32 @@ class Draft:
             discard_reason=row.discard_reason, sent_channel=row.sent_channel,
             sent_ts=row.sent_ts, send_attempts=row.send_attempts,
             created_at=row.created_at, updated_at=row.updated_at,
+            claimed_at=row.claimed_at, override_fingerprint=row.override_fingerprint,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendClaim:
+    """What an approve click's claim got: the draft it won, or the state that refused it.
+
+    Truthy when the claim was won.  A refused claim whose ``state`` is still
+    pending means another reply to the same customer message (another
+    version, or a draft of it asked for another way) is being sent or was sent.
+    """
+
+    # Set only when this click won: the draft, now sending, its attempt counted.
+    draft: Draft | None
+    # The draft's state after the attempt; None if there is no such draft.
+    state: DraftState | None
+    # Refused because the draft's text is no longer the one the caller saw.
+    changed: bool = False
+
+    @property
+    def won(self) -> bool:
+        return self.draft is not None
+
+    def __bool__(self) -> bool:
+        return self.won
 
 
 @dataclass(frozen=True, kw_only=True)

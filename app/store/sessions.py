@@ -10,19 +10,30 @@ atomicity (conditional UPDATE ... RETURNING, ON CONFLICT, SKIP LOCKED).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, Interval, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.store.engine import is_memory_sqlite, writer
-from app.store.tables import Base
+from app.store.tables import Base, UTCDateTime
 from app.store.writer_turns import WriterTurns
 
 Clock = Callable[[], datetime]
+
+# First key of the two-key advisory locks on one customer message; the
+# two-key space never meets the one-key lock that migrations take.
+_MESSAGE_LOCKS = 0x7AC7
+
+
+def _message_key(channel_id: str, message_ts: str) -> int:
+    digest = hashlib.blake2b(f"{channel_id}/{message_ts}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class StoreSessions:
@@ -68,6 +79,32 @@ class StoreSessions:
         turn = turns.turn(urgent=urgent) if turns is not None else nullcontext()
         async with turn, self._one_at_a_time, self._write_sessions.begin() as session:
             yield session
+
+    def _lease_time(self, after_s: float = 0.0) -> ColumnElement[datetime]:
+        """``after_s`` seconds from now, by the clock every host agrees on.
+
+        On PostgreSQL that is the database's clock, so a host whose clock runs
+        ahead never takes a job whose lease is still running elsewhere.  A
+        SQLite file has one host, so its clock (injectable in tests) is it.
+        """
+        if self.dialect_name == "postgresql":
+            return func.now() + literal(timedelta(seconds=after_s), Interval())
+        return literal(self._clock() + timedelta(seconds=after_s), UTCDateTime())
+
+    async def _lock_message(self, session: AsyncSession, channel_id: str, message_ts: str) -> None:
+        """Until this transaction ends, other writers of this customer message wait.
+
+        What must hold across rows (one reply per message, one complaint per
+        message asked for) is checked after this lock on PostgreSQL, where
+        READ COMMITTED lets two transactions miss each other's new rows.
+        SQLite writers already take turns (BEGIN IMMEDIATE).
+        """
+        if self.dialect_name != "postgresql":
+            return
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _MESSAGE_LOCKS, "key": _message_key(channel_id, message_ts)},
+        )
 
     def _insert(self, table: type[Base]) -> Any:
         """An INSERT that understands ON CONFLICT DO NOTHING on this backend."""

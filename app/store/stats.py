@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, true
 
+from app.domain.draft_life import DECIDED, DraftState
 from app.store.records import CategoryCount, Stats
 from app.store.sessions import StoreSessions
 from app.store.tables import ComplaintRow, DecisionRow, DraftRow
@@ -64,15 +65,15 @@ class StatsQueries(StoreSessions):
             )).all()}
 
         by_status = Counter(row.status for row in drafts)
-        sent_ids = {row.id for row in drafts if row.status == "sent"}
+        sent_ids = {row.id for row in drafts if row.status == DraftState.SENT}
         decision_times = [
             (row.decided_at - row.created_at).total_seconds()
             for row in drafts
-            if row.decided_at is not None and row.status in ("sent", "sending", "discarded")
+            if row.decided_at is not None and row.status in DECIDED
         ]
         reply_times = [
             (row.decided_at - row.complaint_created_at).total_seconds()
-            for row in drafts if row.status == "sent" and row.decided_at is not None
+            for row in drafts if row.status == DraftState.SENT and row.decided_at is not None
         ]
 
         # One category per complaint: the newest version that was triaged
@@ -82,7 +83,7 @@ class StatsQueries(StoreSessions):
         for row in drafts:
             if row.triage:
                 category_of[row.complaint_id] = str(row.triage.get("category") or UNCATEGORIZED)
-            if row.status == "sent":
+            if row.status == DraftState.SENT:
                 answered.add(row.complaint_id)
         counts = Counter(category_of.values())
         sent_per_category = Counter(category_of[c] for c in answered if c in category_of)
@@ -91,7 +92,7 @@ class StatsQueries(StoreSessions):
             for category, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         ]
 
-        sent, discarded = by_status["sent"], by_status["discarded"]
+        sent, discarded = by_status[DraftState.SENT], by_status[DraftState.DISCARDED]
         edited_before_send = len(sent_ids & edited_ids)
         return Stats(
             since=since,
@@ -100,7 +101,7 @@ class StatsQueries(StoreSessions):
             by_status=dict(sorted(by_status.items())),
             sent=sent,
             discarded=discarded,
-            pending=by_status["pending"],
+            pending=by_status[DraftState.PENDING],
             acceptance_rate=_rate(sent, sent + discarded),
             edited_before_send=edited_before_send,
             edit_rate=_rate(edited_before_send, sent),

@@ -1,7 +1,7 @@
 """``Store``: the bot's source of truth, opened once per process.
 
 It is assembled from query mixins, one per concern (intake, jobs, drafts,
-approvals, stats); this module owns opening (engine + migrations) and
+approvals, stats, retention); this module owns opening (engine + migrations) and
 closing.  Each method runs one short transaction, so a ``Store`` is safe to
 share between all the tasks of a process, and several processes (on
 PostgreSQL, several hosts) can share one database.
@@ -17,6 +17,7 @@ from app.store.engine import create_store_engine
 from app.store.intake import IntakeQueries
 from app.store.jobs import JobQueries
 from app.store.migrate import migrate_engine
+from app.store.retention import RetentionQueries
 from app.store.sessions import Clock
 from app.store.stats import StatsQueries
 from app.store.tables import utcnow
@@ -26,8 +27,9 @@ class StoreUnavailable(Exception):
     """The database cannot be reached or migrated; the message says which and what to check."""
 
 
-class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueries):
-    """Dedupe, complaints, the job queue, drafts, approvals and stats, all in one database."""
+class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueries,
+            RetentionQueries):
+    """Dedupe, complaints, the job queue, drafts, approvals, stats and retention, in one database."""
 
     @classmethod
     async def open(

@@ -9,6 +9,7 @@ as UTC and always read back timezone-aware, on SQLite too.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -28,12 +29,28 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.domain.draft_life import DraftState
+
+
+class JobState(StrEnum):
+    """A job's life: queued -> running -> done or failed, or queued again to retry later.
+
+    A running job whose lease expired is claimed again while still running.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 COMPLAINT_SOURCES = ("watch", "shortcut", "mention", "command", "cli")
 JOB_KINDS = ("draft", "regenerate", "brief")
-JOB_STATUSES = ("queued", "running", "done", "failed")
-DRAFT_STATUSES = ("drafting", "pending", "sending", "sent", "discarded", "superseded", "failed")
+JOB_STATUSES = tuple(state.value for state in JobState)
+DRAFT_STATUSES = tuple(state.value for state in DraftState)
+# No CHECK constraint holds these (a new action needs no migration); the store checks them.
 DECISION_ACTIONS = ("approve", "edit", "regenerate", "choose_offer", "discard", "send_failed",
-                    "copy")
+                    "copy", "override")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -176,6 +193,12 @@ class DraftRow(Base):
     sent_channel: Mapped[str | None] = mapped_column(String(64))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
     send_attempts: Mapped[int] = mapped_column(Integer)
+    # When the first approve click claimed it: every post of this draft is
+    # younger, so looking for one starts here however long the thread is.
+    claimed_at: Mapped[datetime | None]
+    # The fingerprint of the text an agent overrode the block flags for; an
+    # edit makes it stale, so the blocks hold again for the new text.
+    override_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
 

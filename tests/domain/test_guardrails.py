@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.domain.guardrails import GuardedDraft, GuardrailPolicy, apply_guardrails
+from app.domain.guardrails import GuardedDraft, apply_guardrails
 from app.domain.mentions import WORD_JOINER
 from app.domain.models import DraftOutput, Step, TriageOutput
-from app.domain.offers import OfferCatalog
 from app.domain.redact import redact
-from app.prompting.errors import PromptError
+from app.playbook import load_guardrail_policy, load_offer_catalog
 from tests.factories import load_complaint_fixture, load_complaint_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,8 +39,8 @@ GOOD_OFFERS = [
 CUSTOMER = "My order #48213 is a week late and I paid for express shipping."
 
 
-CATALOG = OfferCatalog.load(REPO / "prompts" / "offers.yaml")
-POLICY = GuardrailPolicy.load(REPO / "prompts" / "guardrails.yaml")
+CATALOG = load_offer_catalog(REPO / "prompts" / "offers.yaml")
+POLICY = load_guardrail_policy(REPO / "prompts" / "guardrails.yaml")
 
 
 def guard(output: DraftOutput, context: list[str] | None = None) -> GuardedDraft:
@@ -420,66 +417,6 @@ def test_the_offer_step_is_not_covered_when_every_offer_was_removed() -> None:
     assert "Offer alternatives" in messages(guarded, "step_missing")
 
 
-# --- a manager's broken guardrails file ----------------------------------------------
-
-
-GOOD_POLICY = """\
-min_offers: 2
-max_offers: 3
-avoid_phrases:
-  - phrase: calm down
-    why: dismissive
-promise_patterns:
-  - pattern: '\\bguarantee\\b'
-    why: a promise
-"""
-
-
-@pytest.mark.parametrize(
-    ("yaml_text", "line", "says"),
-    [
-        pytest.param(
-            GOOD_POLICY.replace("'\\bguarantee\\b'", "'\\bguarantee(\\b'"),
-            7,
-            "promise_patterns[0].pattern: bad regular expression",
-            id="bad-regex",
-        ),
-        pytest.param(
-            GOOD_POLICY.replace("max_offers: 3", "max_offers: 1"),
-            2,
-            "max_offers (1) is below min_offers (2)",
-            id="max-below-min",
-        ),
-        pytest.param(
-            GOOD_POLICY.replace(
-                "    why: dismissive\n", "    why: dismissive\n    severity: high\n"
-            ),
-            6,
-            "unknown key 'severity' (allowed: phrase, why)",
-            id="unknown-key",
-        ),
-        pytest.param(
-            GOOD_POLICY.replace("    why: dismissive\n", "    why: dismissive\n  -\n"),
-            6,
-            "avoid_phrases[1]",
-            id="empty-item",
-        ),
-    ],
-)
-def test_a_broken_guardrails_file_names_the_file_and_line(
-    tmp_path: Path, yaml_text: str, line: int, says: str
-) -> None:
-    path = tmp_path / "guardrails.yaml"
-    path.write_text(textwrap.dedent(yaml_text), encoding="utf-8")
-
-    with pytest.raises(PromptError) as caught:
-        GuardrailPolicy.load(path)
-
-    assert caught.value.path == path
-    assert caught.value.line == line, str(caught.value)
-    assert says in caught.value.message
-
-
 # --- cost and boundaries -------------------------------------------------------------
 
 
@@ -493,17 +430,3 @@ def test_guardrails_stay_cheap_per_draft() -> None:
     per_draft = (time.perf_counter() - started) / (10 * len(prepared))
 
     assert per_draft < 0.02, f"{per_draft * 1000:.1f} ms per draft"
-
-
-def test_these_domain_modules_import_nothing_from_slack_or_openai() -> None:
-    forbidden = ("slack_bolt", "slack_sdk", "openai")
-    for name in ("redact", "mentions", "offers", "guardrails", "facts"):
-        tree = ast.parse((REPO / "app" / "domain" / f"{name}.py").read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                imported = [node.module or ""]
-            else:
-                continue
-            assert not any(m.split(".")[0] in forbidden for m in imported), (name, imported)

@@ -1,9 +1,17 @@
-"""Real local HTTP servers standing in for Slack and OpenAI, plus Slack request signing.
+"""The test doubles the tests and ``bench/`` share: one of each, nothing patched inside the app.
 
-Used by the Slack end-to-end tests and by ``bench/``; each server also runs on
-its own (``python -m tests.fakes.slack_api`` / ``python -m tests.fakes.openai_api``).
-Names are loaded on first use so that running a submodule with ``-m`` does not
-import it twice.
+* ``openai_api`` + ``openai_replies``: ``FakeOpenAI``, in-process through respx
+  or served on a local port;
+* ``slack_api`` (+ ``slack_methods``, ``slack_workspace``, ``slack_blocks``,
+  ``socket_mode``): ``FakeSlack``, a local Slack Web API with Socket Mode;
+* ``signing``: requests signed as Slack sends them; ``support_workspace``: the
+  workspace every story starts from and a bot's settings for the fakes;
+* ``scratch_postgres``: throw-away databases on a real PostgreSQL server;
+  ``clocks``: time a test controls.
+
+Each server also runs on its own (``python -m tests.fakes.slack_api`` /
+``python -m tests.fakes.openai_api``).  Names are loaded on first use so that
+running a submodule with ``-m`` does not import it twice.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests of the fakes: a started FakeSlack and a client on it."""
+"""Fixtures for the tests of the fakes: a slack_sdk client on the shared FakeSlack, and
+FakeOpenAI reached both ways (served over HTTP, and in-process through respx)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from .slack_api import FakeSlack
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def client(slack: FakeSlack) -> AsyncWebClient:
     return AsyncWebClient(token="xoxb-test", base_url=slack.url)
 
 
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
+@pytest.fixture(params=["served", "in-process"])
+async def any_openai(request: pytest.FixtureRequest) -> AsyncIterator[FakeOpenAI]:
+    """The one fake OpenAI, once over real HTTP and once through respx."""
+    fake = FakeOpenAI()
+    if request.param == "served":
+        async with fake:
+            yield fake
+    else:
+        with fake.mock():
+            yield fake

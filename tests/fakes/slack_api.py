@@ -130,44 +130,19 @@ class FakeSlack(LocalServer):
     def home_tabs(self) -> dict[str, dict[str, Any]]:
         return self.workspace.home_tabs
 
-    def add_user(
-        self,
-        user_id: str,
-        *,
-        name: str = "",
-        team_id: str | None = None,
-        is_bot: bool = False,
-        is_stranger: bool = False,
-        is_restricted: bool = False,
-    ) -> None:
-        self.workspace.add_user(
-            user_id,
-            name=name,
-            team_id=team_id,
-            is_bot=is_bot,
-            is_stranger=is_stranger,
-            is_restricted=is_restricted,
-        )
+    # Seeding goes straight to the workspace; see ``SlackWorkspace`` for the options.
+
+    def add_user(self, user_id: str, **options: Any) -> None:
+        self.workspace.add_user(user_id, **options)
 
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         self.workspace.add_usergroup(group_id, users)
 
-    def add_channel(
-        self, channel: str, *, is_ext_shared: bool = False, name: str | None = None
-    ) -> None:
-        self.workspace.add_channel(channel, is_ext_shared=is_ext_shared, name=name)
+    def add_channel(self, channel: str, **options: Any) -> None:
+        self.workspace.add_channel(channel, **options)
 
-    def add_message(
-        self,
-        channel: str,
-        ts: str,
-        text: str,
-        *,
-        user: str,
-        thread_ts: str | None = None,
-        bot_id: str | None = None,
-    ) -> None:
-        self.workspace.add_message(channel, ts, text, user=user, thread_ts=thread_ts, bot_id=bot_id)
+    def add_message(self, channel: str, ts: str, text: str, **options: Any) -> None:
+        self.workspace.add_message(channel, ts, text, **options)
 
     def seed(self, data: dict[str, Any]) -> None:
         """Load state from JSON-able data (the ``--seed`` file, ``POST /_fake/seed``)::

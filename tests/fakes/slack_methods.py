@@ -90,6 +90,15 @@ def auth_test(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
     }
 
 
+def _bad_message(args: dict[str, Any], *required: str) -> Response | None:
+    """Slack's answer to a message with a required field missing or over a limit, else None."""
+    missing = _missing(args, *required)
+    if missing is not None:
+        return missing
+    refusal = check_message(args)
+    return None if refusal is None else refusal.body()
+
+
 def _message_fields(args: dict[str, Any]) -> Message:
     return {k: args[k] for k in ("text", "blocks", "attachments", "metadata") if k in args}
 
@@ -169,12 +178,9 @@ def chat_delete(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
 
 
 def chat_post_ephemeral(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
-    missing = _missing(args, "channel", "user")
-    if missing is not None:
-        return missing
-    refusal = check_message(args)
-    if refusal is not None:
-        return refusal.body()
+    bad = _bad_message(args, "channel", "user")
+    if bad is not None:
+        return bad
     ts = ws.next_ts()
     ws.ephemerals.append(
         {
@@ -189,12 +195,9 @@ def chat_post_ephemeral(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
 
 
 def chat_schedule_message(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
-    missing = _missing(args, "channel", "post_at")
-    if missing is not None:
-        return missing
-    refusal = check_message(args)
-    if refusal is not None:
-        return refusal.body()
+    bad = _bad_message(args, "channel", "post_at")
+    if bad is not None:
+        return bad
     scheduled_id = f"Q{ws.next_ts().replace('.', '')}"
     return {
         "ok": True,
@@ -260,6 +263,31 @@ def conversations_info(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
     if not args.get("channel"):
         return error("channel_not_found")
     return {"ok": True, "channel": ws.channel_object(str(args["channel"]))}
+
+
+def conversations_members(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
+    """Member ids a page at a time; the cursor is the offset, as opaque as Slack's."""
+    if not args.get("channel"):
+        return error("channel_not_found")
+    members = ws.channel_members(str(args["channel"]))
+    limit = _int_arg(args, "limit", 100, 1000)
+    start = int(str(args.get("cursor") or "0") or 0)
+    page = members[start : start + limit]
+    more = start + limit < len(members)
+    return {
+        "ok": True,
+        "members": page,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def conversations_open(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
+    users = [u for u in str(args.get("users") or "").split(",") if u]
+    if len(users) != 1:
+        return error("invalid_arguments", "tactful opens one-to-one DMs only")
+    if ws.user_object(users[0]) is None:
+        return error("user_not_found")
+    return {"ok": True, "channel": {"id": ws.direct_channel(users[0])}}
 
 
 def users_info(ws: SlackWorkspace, args: dict[str, Any]) -> Response:
@@ -350,6 +378,8 @@ METHODS: dict[str, Handler] = {
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
     "conversations.info": conversations_info,
+    "conversations.members": conversations_members,
+    "conversations.open": conversations_open,
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,
     "reactions.add": reactions_add,

@@ -116,9 +116,30 @@ class SlackWorkspace:
         self.usergroups[group_id] = list(users)
 
     def add_channel(
-        self, channel: str, *, is_ext_shared: bool = False, name: str | None = None
+        self,
+        channel: str,
+        *,
+        is_ext_shared: bool = False,
+        name: str | None = None,
+        members: list[str] | None = None,
     ) -> None:
         self.channels[channel] = {"is_ext_shared": is_ext_shared, "name": name or channel.lower()}
+        if members is not None:
+            self.channels[channel]["members"] = list(members)
+
+    def channel_members(self, channel: str) -> list[str]:
+        """Declared members, else every user of the workspace (an ordinary open channel)."""
+        known = self.channels.get(channel, {})
+        if "members" in known:
+            return list(known["members"])
+        return sorted(uid for uid, user in self.users.items() if user["team_id"] == self.team_id)
+
+    def direct_channel(self, user_id: str) -> str:
+        """The bot's DM with ``user_id``, as conversations.open names it."""
+        channel = "D" + user_id.lstrip("UW")
+        self.channels.setdefault(channel, {"is_ext_shared": False, "name": channel.lower(),
+                                           "is_im": True, "members": [user_id]})
+        return channel
 
     def add_message(
         self,
@@ -199,7 +220,7 @@ class SlackWorkspace:
             "name": known.get("name", channel.lower()),
             "is_channel": True,
             "is_group": False,
-            "is_im": False,
+            "is_im": bool(known.get("is_im", False)),
             "is_private": False,
             "is_archived": False,
             "is_member": True,

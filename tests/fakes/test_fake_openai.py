@@ -1,4 +1,4 @@
-"""FakeOpenAI proved with the real openai SDK: valid schema objects, concurrency, failures."""
+"""FakeOpenAI proved with the real openai SDK, served and in-process: schema objects, failures."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def openai_client(fake: FakeOpenAI, retries: int = 0) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=fake.url, api_key="x", max_retries=retries)
 
 
-async def test_triage_is_a_valid_complaint_with_a_short_summary(llm: FakeOpenAI) -> None:
+async def test_triage_is_a_valid_complaint_with_a_short_summary(any_openai: FakeOpenAI) -> None:
     text = "My order #1234 was due last Monday and it still has not arrived. " * 3
-    async with openai_client(llm) as client:
+    async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(
             model="gpt-test", messages=complaint(text), response_format=schema_format(TriageOutput)
         )
@@ -51,11 +51,11 @@ async def test_triage_is_a_valid_complaint_with_a_short_summary(llm: FakeOpenAI)
     assert triage.summary == " ".join(text.split())[:80]
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None and completion.usage.total_tokens > 0
-    assert llm.requests[0]["model"] == "gpt-test"
+    assert any_openai.requests[0]["model"] == "gpt-test"
 
 
-async def test_praise_is_not_a_complaint(llm: FakeOpenAI) -> None:
-    async with openai_client(llm) as client:
+async def test_praise_is_not_a_complaint(any_openai: FakeOpenAI) -> None:
+    async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(
             model="m",
             messages=complaint("PRAISE-ONLY you were great"),
@@ -65,8 +65,8 @@ async def test_praise_is_not_a_complaint(llm: FakeOpenAI) -> None:
     assert (triage.kind, triage.needs_reply) == ("praise", False)
 
 
-async def test_draft_parses_with_the_sdk_and_quotes_its_own_reply(llm: FakeOpenAI) -> None:
-    async with openai_client(llm) as client:
+async def test_draft_parses_with_the_sdk_and_quotes_its_own_reply(any_openai: FakeOpenAI) -> None:
+    async with openai_client(any_openai) as client:
         completion = await client.chat.completions.parse(
             model="m",
             messages=complaint("Still waiting for my parcel"),
@@ -80,13 +80,13 @@ async def test_draft_parses_with_the_sdk_and_quotes_its_own_reply(llm: FakeOpenA
         ("express_reship", None),
         ("store_credit", 20),
     ]
-    assert llm.requests[0]["response_format"]["json_schema"]["name"] == "DraftOutput"
+    assert any_openai.requests[0]["response_format"]["json_schema"]["name"] == "DraftOutput"
 
 
-async def test_json_object_mode_with_a_schema_gets_a_brief(llm: FakeOpenAI) -> None:
+async def test_json_object_mode_with_a_schema_gets_a_brief(any_openai: FakeOpenAI) -> None:
     # llama-cpp-python's server shape, which the SDK's typed dicts do not know.
     llama_cpp_format: Any = {"type": "json_object", "schema": BriefOutput.model_json_schema()}
-    async with openai_client(llm) as client:
+    async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(
             model="m",
             messages=[
@@ -99,8 +99,9 @@ async def test_json_object_mode_with_a_schema_gets_a_brief(llm: FakeOpenAI) -> N
     assert brief.next_step
 
 
-async def test_concurrent_requests_overlap_instead_of_queueing() -> None:
-    async with FakeOpenAI(latency_s=0.5) as slow, openai_client(slow) as client:
+async def test_concurrent_requests_overlap_instead_of_queueing(any_openai: FakeOpenAI) -> None:
+    any_openai.latency_s = 0.5
+    async with openai_client(any_openai) as client:
         started = time.monotonic()
         await asyncio.gather(
             *(
@@ -114,27 +115,47 @@ async def test_concurrent_requests_overlap_instead_of_queueing() -> None:
         )
         elapsed = time.monotonic() - started
     assert elapsed < 1.5
-    assert slow.max_in_flight == 20 and len(slow.requests) == 20
+    assert any_openai.max_in_flight == 20 and len(any_openai.requests) == 20
 
 
-async def test_injected_rate_limit_is_seen_then_retried(llm: FakeOpenAI) -> None:
-    llm.fail_next(429, retry_after=0.05)
-    async with openai_client(llm) as client:
+async def test_injected_rate_limit_is_seen_then_retried(any_openai: FakeOpenAI) -> None:
+    any_openai.fail_next(429, retry_after=0.05)
+    async with openai_client(any_openai) as client:
         with pytest.raises(openai.RateLimitError):
             await client.chat.completions.create(model="m", messages=complaint("x"))
-    llm.fail_next(503)
-    async with openai_client(llm, retries=1) as client:
+    any_openai.fail_next(503)
+    async with openai_client(any_openai, retries=1) as client:
         completion = await client.chat.completions.create(
             model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
         )
     assert TriageOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert len(llm.requests) == 3
+    assert len(any_openai.requests) == 3
 
 
-async def test_a_custom_responder_can_return_broken_output() -> None:
-    async with (
-        FakeOpenAI(responder=lambda request: "not json at all") as fake,
-        openai_client(fake) as client,
-    ):
+async def test_a_custom_responder_can_return_broken_output(any_openai: FakeOpenAI) -> None:
+    any_openai.responder = lambda request: "not json at all"
+    async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(model="m", messages=complaint("x"))
     assert completion.choices[0].message.content == "not json at all"
+
+
+async def test_an_outage_ends_on_recover_and_the_requests_are_told_apart_by_schema(
+    any_openai: FakeOpenAI,
+) -> None:
+    any_openai.fail_next(500, times=50)
+    async with openai_client(any_openai) as client:
+        with pytest.raises(openai.InternalServerError):
+            await client.chat.completions.create(
+                model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
+            )
+        any_openai.recover()
+        await client.chat.completions.create(
+            model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
+        )
+        await client.chat.completions.parse(
+            model="m", messages=complaint("x"), response_format=DraftOutput
+        )
+
+    assert len(any_openai.requests_for(TriageOutput)) == 2
+    assert len(any_openai.requests_for(DraftOutput)) == 1
+    assert any_openai.stats()["by_schema"] == {"TriageOutput": 2, "DraftOutput": 1}

@@ -14,8 +14,9 @@ from structlog.testing import capture_logs
 from app.domain.models import ChatMessage, TriageOutput
 from app.domain.ports import LLMUnavailable
 from app.llm import LLMClient, LLMConfig, UsageRecord
-
-from .openai_fake import BASE_URL, TRIAGE, MakeClient, RecordedSleeps, error, reply
+from tests.factories import TRIAGE_OUTPUT, MakeClient
+from tests.fakes.clocks import RecordedSleeps
+from tests.fakes.openai_api import BASE_URL, error, reply
 
 CUSTOMER_TEXT = "<customer>Order 1234 never came, call me on 555-0100</customer>"
 CONVERSATION = [
@@ -33,13 +34,13 @@ async def test_a_rate_limit_with_retry_after_is_waited_out_then_the_call_succeed
     route = llm_server.post("/chat/completions").mock(
         side_effect=[
             error(429, "Rate limit reached", **{"Retry-After": "1"}),
-            reply(TRIAGE.model_dump_json(), prompt_tokens=80, completion_tokens=30),
+            reply(TRIAGE_OUTPUT.model_dump_json(), prompt_tokens=80, completion_tokens=30),
         ]
     )
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 2
     assert sleeps.waits == [1.0]
     assert [(r.ok, r.prompt_tokens, r.completion_tokens) for r in usage_records] == [
@@ -55,7 +56,7 @@ async def test_retry_after_ms_is_preferred_for_its_precision(
     llm_server.post("/chat/completions").mock(
         side_effect=[
             error(503, "overloaded", **{"retry-after-ms": "250", "Retry-After": "1"}),
-            reply(TRIAGE.model_dump_json()),
+            reply(TRIAGE_OUTPUT.model_dump_json()),
         ]
     )
 
@@ -70,7 +71,7 @@ async def test_a_server_asking_for_ten_minutes_waits_only_the_configured_cap(
     llm_server.post("/chat/completions").mock(
         side_effect=[
             error(429, "slow down", **{"Retry-After": "600"}),
-            reply(TRIAGE.model_dump_json()),
+            reply(TRIAGE_OUTPUT.model_dump_json()),
         ]
     )
 
@@ -183,12 +184,12 @@ async def test_a_timeout_or_dropped_connection_is_retried_then_succeeds(
     transport_error: httpx.TransportError,
 ) -> None:
     route = llm_server.post("/chat/completions").mock(
-        side_effect=[transport_error, reply(TRIAGE.model_dump_json())]
+        side_effect=[transport_error, reply(TRIAGE_OUTPUT.model_dump_json())]
     )
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 2
     assert len(sleeps.waits) == 1
     assert 0.5 <= sleeps.waits[0] <= 1.0
@@ -227,7 +228,7 @@ async def test_retries_are_logged_with_status_and_wait_but_never_the_conversatio
     llm_server.post("/chat/completions").mock(
         side_effect=[
             error(429, "slow down", **{"Retry-After": "0.5"}),
-            reply(TRIAGE.model_dump_json()),
+            reply(TRIAGE_OUTPUT.model_dump_json()),
         ]
     )
 
@@ -254,7 +255,7 @@ async def test_retries_are_logged_with_status_and_wait_but_never_the_conversatio
 async def test_a_failing_usage_hook_does_not_cost_the_draft(
     llm_server: respx.MockRouter, sleeps: RecordedSleeps
 ) -> None:
-    llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE.model_dump_json()))
+    llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE_OUTPUT.model_dump_json()))
 
     def broken_metrics(record: UsageRecord) -> None:
         raise RuntimeError("metrics backend is down")
@@ -264,14 +265,14 @@ async def test_a_failing_usage_hook_does_not_cost_the_draft(
         async with LLMClient(config, on_usage=broken_metrics, sleep=sleeps) as client:
             result = await client.complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert [entry["event"] for entry in logs] == ["llm.usage_hook_failed"]
 
 
 async def test_a_caller_supplied_http_client_is_used_and_left_open(
     llm_server: respx.MockRouter,
 ) -> None:
-    route = llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE.model_dump_json()))
+    route = llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE_OUTPUT.model_dump_json()))
     async with httpx.AsyncClient(headers={"X-Tenant": "acme"}) as shared:
         client = LLMClient(LLMConfig(api_key="sk-test", base_url=BASE_URL), http_client=shared)
         await client.complete(CONVERSATION, TriageOutput)
@@ -284,10 +285,10 @@ async def test_a_caller_supplied_http_client_is_used_and_left_open(
 async def test_a_local_server_without_a_key_is_reachable_with_an_empty_key(
     llm_server: respx.MockRouter,
 ) -> None:
-    route = llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE.model_dump_json()))
+    route = llm_server.post("/chat/completions").mock(return_value=reply(TRIAGE_OUTPUT.model_dump_json()))
 
     async with LLMClient(LLMConfig(api_key="", base_url=BASE_URL)) as client:
         result = await client.complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 1

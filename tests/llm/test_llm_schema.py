@@ -14,7 +14,6 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-import app.llm
 from app.domain.models import BriefOutput, DraftOutput, TriageOutput
 from app.llm import strict_json_schema
 
@@ -141,15 +140,3 @@ def test_a_self_referencing_model_converts_without_endless_inlining() -> None:
     assert schema["required"] == ["title", "blocked_by", "next"]
     assert schema["properties"]["blocked_by"] == {"$ref": "#/$defs/Task"}
     assert schema["$defs"]["Task"]["additionalProperties"] is False
-
-
-def test_the_package_exports_exactly_its_public_names() -> None:
-    assert sorted(app.llm.__all__) == [
-        "LLMClient",
-        "LLMConfig",
-        "StructuredOutputMode",
-        "UsageRecord",
-        "strict_json_schema",
-    ]
-    for name in app.llm.__all__:
-        assert getattr(app.llm, name) is not None

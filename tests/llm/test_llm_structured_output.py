@@ -16,8 +16,8 @@ import respx
 from app.domain.models import ChatMessage, DraftOutput, TriageOutput
 from app.domain.ports import LLMBadOutput, LLMUnavailable
 from app.llm import UsageRecord, strict_json_schema
-
-from .openai_fake import DRAFT, TRIAGE, MakeClient, completion_body, error, reply, sent_body
+from tests.factories import DRAFT_OUTPUT, TRIAGE_OUTPUT, MakeClient
+from tests.fakes.openai_api import completion_body, error, reply, sent_body
 
 SYSTEM = ChatMessage(role="system", content="You triage customer messages.")
 CUSTOMER = ChatMessage(role="user", content="<customer>My parcel is a week late!</customer>")
@@ -32,16 +32,16 @@ async def test_triage_comes_back_validated_and_the_request_carries_the_strict_sc
     llm_server: respx.MockRouter, make_client: MakeClient, usage_records: list[UsageRecord]
 ) -> None:
     route = llm_server.post("/chat/completions").mock(
-        return_value=reply(TRIAGE.model_dump_json(), prompt_tokens=321, completion_tokens=45)
+        return_value=reply(TRIAGE_OUTPUT.model_dump_json(), prompt_tokens=321, completion_tokens=45)
     )
     client = make_client()
 
     result = await client.complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert result.usage.prompt_tokens == 321
     assert result.usage.completion_tokens == 45
-    assert result.model == "served-model"
+    assert result.model == "fake-model"
     assert result.latency_ms > 0
     assert route.call_count == 1
     body = sent_body(route.calls[0])
@@ -64,7 +64,7 @@ async def test_triage_comes_back_validated_and_the_request_carries_the_strict_sc
     assert route.calls[0].request.headers["authorization"] == "Bearer sk-test"
     assert usage_records == [
         UsageRecord(
-            model="served-model",
+            model="fake-model",
             prompt_tokens=321,
             completion_tokens=45,
             latency_ms=usage_records[0].latency_ms,
@@ -77,7 +77,7 @@ async def test_temperature_max_tokens_and_model_are_sent_when_the_caller_sets_th
     llm_server: respx.MockRouter, make_client: MakeClient
 ) -> None:
     route = llm_server.post("/chat/completions").mock(
-        return_value=reply(TRIAGE.model_dump_json(), model="")
+        return_value=reply(TRIAGE_OUTPUT.model_dump_json(), model="")
     )
 
     result = await make_client().complete(
@@ -93,24 +93,24 @@ async def test_temperature_max_tokens_and_model_are_sent_when_the_caller_sets_th
 async def test_a_missing_usage_block_counts_as_zero_tokens(
     llm_server: respx.MockRouter, make_client: MakeClient
 ) -> None:
-    body = completion_body(TRIAGE.model_dump_json())
+    body = completion_body(TRIAGE_OUTPUT.model_dump_json())
     del body["usage"]
     llm_server.post("/chat/completions").mock(return_value=httpx.Response(200, json=body))
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert result.usage.total_tokens == 0
 
 
 async def test_json_object_mode_sends_the_schema_both_in_response_format_and_in_the_system_message(
     llm_server: respx.MockRouter, make_client: MakeClient
 ) -> None:
-    route = llm_server.post("/chat/completions").mock(return_value=reply(DRAFT.model_dump_json()))
+    route = llm_server.post("/chat/completions").mock(return_value=reply(DRAFT_OUTPUT.model_dump_json()))
 
     result = await make_client(structured_output="json_object").complete(CONVERSATION, DraftOutput)
 
-    assert result.value == DRAFT
+    assert result.value == DRAFT_OUTPUT
     body = sent_body(route.calls[0])
     assert body["response_format"] == {
         "type": "json_object",
@@ -128,7 +128,7 @@ async def test_json_object_mode_sends_the_schema_both_in_response_format_and_in_
 async def test_json_object_mode_adds_a_system_message_when_there_is_none(
     llm_server: respx.MockRouter, make_client: MakeClient
 ) -> None:
-    route = llm_server.post("/chat/completions").mock(return_value=reply(DRAFT.model_dump_json()))
+    route = llm_server.post("/chat/completions").mock(return_value=reply(DRAFT_OUTPUT.model_dump_json()))
 
     await make_client(structured_output="json_object").complete([CUSTOMER], DraftOutput)
 
@@ -144,7 +144,7 @@ async def test_auto_mode_falls_back_to_json_object_once_and_remembers_it(
     def llama_cpp_like(request: httpx.Request) -> httpx.Response:
         if json.loads(request.content)["response_format"]["type"] == "json_schema":
             return error(400, JSON_SCHEMA_REJECTED)
-        return reply(TRIAGE.model_dump_json())
+        return reply(TRIAGE_OUTPUT.model_dump_json())
 
     route = llm_server.post("/chat/completions").mock(side_effect=llama_cpp_like)
     client = make_client()
@@ -152,7 +152,7 @@ async def test_auto_mode_falls_back_to_json_object_once_and_remembers_it(
 
     first = await client.complete(CONVERSATION, TriageOutput)
 
-    assert first.value == TRIAGE
+    assert first.value == TRIAGE_OUTPUT
     assert route.call_count == 2
     refused, accepted = (sent_body(call) for call in route.calls)
     assert refused["response_format"]["type"] == "json_schema"
@@ -166,7 +166,7 @@ async def test_auto_mode_falls_back_to_json_object_once_and_remembers_it(
 
     second = await client.complete(CONVERSATION, TriageOutput)
 
-    assert second.value == TRIAGE
+    assert second.value == TRIAGE_OUTPUT
     assert route.call_count == 3
     assert sent_body(route.calls[2])["response_format"]["type"] == "json_object"
 
@@ -187,12 +187,12 @@ async def test_a_422_about_the_response_format_type_also_triggers_the_fallback(
         },
     )
     route = llm_server.post("/chat/completions").mock(
-        side_effect=[refusal, reply(TRIAGE.model_dump_json())]
+        side_effect=[refusal, reply(TRIAGE_OUTPUT.model_dump_json())]
     )
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 2
 
 
@@ -231,13 +231,13 @@ async def test_a_junk_reply_is_repaired_once_and_both_calls_are_counted(
     route = llm_server.post("/chat/completions").mock(
         side_effect=[
             reply(junk, prompt_tokens=300, completion_tokens=10),
-            reply(DRAFT.model_dump_json(), prompt_tokens=350, completion_tokens=90),
+            reply(DRAFT_OUTPUT.model_dump_json(), prompt_tokens=350, completion_tokens=90),
         ]
     )
 
     result = await make_client().complete(CONVERSATION, DraftOutput)
 
-    assert result.value == DRAFT
+    assert result.value == DRAFT_OUTPUT
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (650, 100)
     assert route.call_count == 2
     repair_messages = sent_body(route.calls[1])["messages"]
@@ -272,7 +272,7 @@ async def test_junk_twice_is_bad_output_naming_the_schema_and_the_errors(
 async def test_a_reply_cut_off_by_max_tokens_says_so(
     llm_server: respx.MockRouter, make_client: MakeClient
 ) -> None:
-    truncated = reply(DRAFT.model_dump_json()[:40], finish_reason="length")
+    truncated = reply(DRAFT_OUTPUT.model_dump_json()[:40], finish_reason="length")
     llm_server.post("/chat/completions").mock(return_value=truncated)
 
     with pytest.raises(LLMBadOutput, match="cut off by max_tokens"):
@@ -293,12 +293,12 @@ async def test_json_wrapped_in_fences_or_prose_is_read_without_a_repair(
     llm_server: respx.MockRouter, make_client: MakeClient, wrapped: str
 ) -> None:
     route = llm_server.post("/chat/completions").mock(
-        return_value=reply(wrapped.replace("{json}", TRIAGE.model_dump_json(indent=2)))
+        return_value=reply(wrapped.replace("{json}", TRIAGE_OUTPUT.model_dump_json(indent=2)))
     )
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 1
 
 
@@ -324,12 +324,12 @@ async def test_empty_answers_and_refusals_are_bad_output_that_gets_one_repair(
     problem: str,
 ) -> None:
     route = llm_server.post("/chat/completions").mock(
-        side_effect=[first_answer(), reply(TRIAGE.model_dump_json())]
+        side_effect=[first_answer(), reply(TRIAGE_OUTPUT.model_dump_json())]
     )
 
     result = await make_client().complete(CONVERSATION, TriageOutput)
 
-    assert result.value == TRIAGE
+    assert result.value == TRIAGE_OUTPUT
     assert route.call_count == 2
     correction = sent_body(route.calls[1])["messages"][-1]["content"]
     assert problem in correction

@@ -5,47 +5,46 @@ Requests go over real HTTP to the bot's own aiohttp server (``POST
 from the fake Slack's call log and from the store.
 
 For the hard rules: ``GatedOpenAI`` holds the draft call of a chosen message
-(to catch a bot mid-draft), and ``postgres_database_url`` gives a fresh
-PostgreSQL database that several bot instances share.
+(to catch a bot mid-draft).  The fakes, the workspace they are seeded with and
+the databases are the shared ones (``tests/conftest.py``, ``tests/fakes``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import inspect
 import itertools
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from app.settings import Settings
 from app.slack.server import Bot, http_app
 from app.store import Draft
-from tests.fakes.llm_replies import DRAFT, customer_text, schema_name
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import DRAFT, FakeOpenAI, customer_text, schema_name
 from tests.fakes.signing import block_actions_body, event_callback_body, message_event
 from tests.fakes.slack_api import FakeSlack, SlackCall
+from tests.fakes.support_workspace import (
+    AGENT,
+    AGENT_GROUP,
+    COLLEAGUE,
+    CUSTOMER,
+    CUSTOMER_TEAM,
+    GROUP_AGENT,
+    OUTSIDER_LISTED,
+    REPO,
+    REVIEW,
+    SUPPORT,
+    bot_environment,
+    workspace_seed,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-SUPPORT = "C0SUPPORT"
-REVIEW = "C0REVIEW"
-AGENT = "UAGENT1"
-GROUP_AGENT = "UAGENT2"
-AGENT_GROUP = "S0AGENTS"
-COLLEAGUE = "UCOLLEAGUE"  # internal, but not an agent
-CUSTOMER = "UCUSTOMER"
-CUSTOMER_TEAM = "T0CUSTOMER"
-OUTSIDER_LISTED = "UEXTAGENT"  # listed in TACTFUL_AGENTS but from another workspace
+__all__ = ["AGENT", "AGENT_GROUP", "COLLEAGUE", "CUSTOMER", "CUSTOMER_TEAM", "GROUP_AGENT",
+           "OUTSIDER_LISTED", "REPO", "REVIEW", "SUPPORT"]  # re-exported for the stories
 
 _ts = itertools.count(1)
 
@@ -55,34 +54,15 @@ def next_ts() -> str:
 
 
 def bot_settings(slack: FakeSlack, llm: FakeOpenAI, database_url: str, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": slack.url,
-        "OPENAI_API_KEY": "sk-test-not-real",
-        "OPENAI_BASE_URL": llm.url,
-        "TACTFUL_MODEL": "fake-model",
-        "TACTFUL_LLM_RETRY_DEADLINE": 2,
-        "TACTFUL_DATABASE_URL": database_url,
-        "TACTFUL_PROMPTS_DIR": str(REPO / "prompts"),
-        "TACTFUL_SUPPORT_CHANNELS": SUPPORT,
-        "TACTFUL_REVIEW_CHANNEL": REVIEW,
-        "TACTFUL_AGENTS": f"{AGENT},{AGENT_GROUP},{OUTSIDER_LISTED}",
-        "TACTFUL_MAX_CONCURRENT_DRAFTS": 8,
-    }
+    values: dict[str, Any] = bot_environment(
+        slack_url=slack.url,
+        openai_url=llm.url,
+        database_url=database_url,
+        TACTFUL_LLM_RETRY_DEADLINE="2",
+        TACTFUL_MAX_CONCURRENT_DRAFTS="8",
+    )
     values.update(extra)
     return Settings(**values)
-
-
-def seed_workspace(slack: FakeSlack) -> None:
-    slack.add_user(AGENT, name="Ana Agent")
-    slack.add_user(GROUP_AGENT, name="Gus Groupagent")
-    slack.add_user(COLLEAGUE, name="Colin Colleague")
-    slack.add_user(CUSTOMER, name="Casey Customer", team_id=CUSTOMER_TEAM, is_stranger=True)
-    slack.add_user(OUTSIDER_LISTED, name="Ext Erne", team_id=CUSTOMER_TEAM, is_stranger=True)
-    slack.add_usergroup(AGENT_GROUP, [GROUP_AGENT])
-    slack.add_channel(SUPPORT, is_ext_shared=True, name="acme-support")
-    slack.add_channel(REVIEW, name="support-review")
 
 
 @dataclass
@@ -96,8 +76,8 @@ class RunningBot:
 
     @property
     def store(self) -> Any:
-        assert self.bot.services is not None
-        return self.bot.services.store
+        assert self.bot.store is not None
+        return self.bot.store
 
     async def post(self, signed: tuple[bytes, dict[str, str]]) -> tuple[int, str]:
         body, headers = signed
@@ -208,13 +188,11 @@ class GatedOpenAI(FakeOpenAI):
     async def wait_held(self, count: int = 1, *, timeout: float = 10.0) -> None:
         await wait_until(lambda: self.held >= count, timeout=timeout)
 
-    async def _handle_chat(self, request: web.Request) -> web.Response:
-        # aiohttp keeps the body it read, so the parent handler reads it again unchanged.
-        body = await request.json()
+    async def hold(self, body: dict[str, Any]) -> None:
         if schema_name(body) == DRAFT and HOLD in customer_text(body) and not self._gate.is_set():
             self.held += 1
             await self._gate.wait()
-        return await super()._handle_chat(request)
+        await super().hold(body)
 
 
 async def start_bot(settings: Settings, slack: FakeSlack, llm: FakeOpenAI) -> RunningBot:
@@ -237,21 +215,10 @@ async def stop_bot(running: RunningBot) -> None:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        seed_workspace(fake)
-        yield fake
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tactful.db'}"
+def slack(slack: FakeSlack) -> FakeSlack:
+    """The shared fake Slack, seeded with the support team's workspace."""
+    slack.seed(workspace_seed())
+    return slack
 
 
 @pytest.fixture
@@ -283,47 +250,3 @@ async def running_gated(
     finally:
         gated_llm.release()
         await stop_bot(bot)
-
-
-async def _postgres_admin() -> tuple[asyncpg.Connection | None, str, str]:
-    """A connection to the maintenance database ``test`` (or TACTFUL_TEST_POSTGRES_URL's)."""
-    explicit = os.environ.get("TACTFUL_TEST_POSTGRES_URL")
-    if explicit:
-        url = make_url(explicit)
-        targets = [(url.host or "127.0.0.1", url.port or 5432, url.username or "postgres",
-                    url.database or "test")]
-    else:
-        targets = [("127.0.0.1", 5432, user, "test")
-                   for user in dict.fromkeys(["postgres", getpass.getuser()])]
-    errors = []
-    for host, port, user, database in targets:
-        try:
-            connection = await asyncpg.connect(host=host, port=port, user=user, database=database,
-                                               timeout=5)
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            errors.append(f"{user}@{host}:{port}/{database}: {exc!r}")
-            continue
-        return connection, f"{user}@{host}:{port}", ""
-    return None, "", "; ".join(errors)
-
-
-@pytest.fixture
-async def postgres_database_url() -> AsyncIterator[str]:
-    """A fresh, empty database ``tactful_e2e_<random>``, dropped WITH (FORCE) afterwards.
-
-    PostgreSQL is expected at 127.0.0.1:5432 with trust auth, as for the store
-    tests.  Without it the story is skipped locally and fails when ``CI`` is set.
-    """
-    admin, where, why = await _postgres_admin()
-    if admin is None:
-        message = f"PostgreSQL is not reachable for the multi-instance stories ({why})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run them", pytrace=False)
-        pytest.skip(message)
-    name = f"tactful_e2e_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://{where}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

@@ -39,11 +39,12 @@ _BROADCAST = re.compile(r"<!(here|channel|everyone)\b|(?<![\w@.])@(here|channel|
 
 
 def card_message(slack: FakeSlack, draft: Draft) -> Message:
-    """The card of ``draft`` as it stands now in the review channel."""
-    for message in slack.messages[REVIEW]:
+    """The card of ``draft`` as it stands now, in the review channel or the asker's DM."""
+    channel = draft.card_channel or REVIEW
+    for message in slack.messages[channel]:
         if message["ts"] == draft.card_ts:
             return message
-    raise AssertionError(f"no card at ts {draft.card_ts} in {REVIEW}")
+    raise AssertionError(f"no card at ts {draft.card_ts} in {channel}")
 
 
 def texts_in(value: Any) -> Iterator[str]:
@@ -263,7 +264,7 @@ def selected(block_id: str, action_id: str, values: list[str], *, kind: str) -> 
 
 def llm_back(llm: FakeOpenAI) -> None:
     """End an outage begun with ``fail_next(..., times=many)``: the unused failures are dropped."""
-    llm._failures.clear()  # noqa: SLF001 (the fake has no public "recover"; see the report)
+    llm.recover()
 
 
 def user_texts(request: dict[str, Any]) -> list[str]:

@@ -16,24 +16,18 @@ from typing import Any
 
 import pytest
 
-from app.domain.models import STEP_LABELS, Brief, DraftResult, Flag, ProposedOffer, Step, Triage
+from app.domain.draft_life import FINAL, DraftState, can_move
+from app.domain.models import STEP_LABELS, Brief, DraftResult, Flag, ProposedOffer, Step
 from app.domain.offers import OfferCatalog
-from app.domain.playbook import load_playbook
+from app.playbook import load_playbook
 from app.slack import blocks
 from app.slack.text import CHUNK, SECTION_LIMIT, split_text
-from app.store import Complaint, Draft, DraftStatus, Stats
+from app.store import Complaint, Draft, Stats
+from tests.factories import a_triage
 from tests.fakes.slack_blocks import check_message, check_view
 
 REPO = Path(__file__).resolve().parents[2]
-STATUSES: tuple[DraftStatus, ...] = (
-    "drafting",
-    "pending",
-    "failed",
-    "sending",
-    "sent",
-    "discarded",
-    "superseded",
-)
+STATUSES = tuple(DraftState)
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
@@ -73,27 +67,17 @@ def offer(offer_id: str, label: str, amount: float | None = None) -> ProposedOff
     )
 
 
-TRIAGE = Triage(
-    kind="complaint",
-    needs_reply=True,
-    category="delivery",
-    urgency="high",
-    sentiment="frustrated",
-    language="en",
-    needs_escalation=False,
-    escalation_reasons=[],
-    summary="A birthday gift did not arrive on time.",
-)
+TRIAGE = a_triage(summary="A birthday gift did not arrive on time.")
 
 
-def draft(status: DraftStatus, **changes: Any) -> Draft:
-    decided = status in ("sending", "sent", "discarded")
+def draft(status: DraftState, **changes: Any) -> Draft:
+    decided = status in (DraftState.SENDING, DraftState.SENT, DraftState.DISCARDED)
     values: dict[str, Any] = dict(
         id=7,
         complaint_id=1,
         version=1,
         status=status,
-        text="" if status in ("drafting", "failed") else "I'm sorry your parcel is late.",
+        text="" if status in (DraftState.DRAFTING, DraftState.FAILED) else "I'm sorry your parcel is late.",
         final_text=None,
         offers=[
             offer("express_reship", "Free express re-shipment"),
@@ -101,7 +85,7 @@ def draft(status: DraftStatus, **changes: Any) -> Draft:
         ],
         checklist={step: True for step in Step},
         flags=[Flag(code="unbacked_date", message='Dates nobody backs: "this week".')],
-        triage=None if status in ("drafting", "failed") else TRIAGE,
+        triage=None if status in (DraftState.DRAFTING, DraftState.FAILED) else TRIAGE,
         follow_up="Check the new tracking number tomorrow.",
         tone=None,
         prompt_version="abc123",
@@ -111,12 +95,12 @@ def draft(status: DraftStatus, **changes: Any) -> Draft:
         llm_ms=1200.0,
         card_channel="C0REVIEW",
         card_ts="1764000000.000200",
-        error="The LLM did not answer (HTTP 500)." if status == "failed" else None,
+        error="The LLM did not answer (HTTP 500)." if status == DraftState.FAILED else None,
         decided_by="UAGENT1" if decided else None,
         decided_at=NOW if decided else None,
-        discard_reason="Wrong tone or content: too stiff" if status == "discarded" else None,
-        sent_channel="C0SUPPORT" if status == "sent" else None,
-        sent_ts="1764000000.000300" if status == "sent" else None,
+        discard_reason="Wrong tone or content: too stiff" if status == DraftState.DISCARDED else None,
+        sent_channel="C0SUPPORT" if status == DraftState.SENT else None,
+        sent_ts="1764000000.000300" if status == DraftState.SENT else None,
         send_attempts=0,
         created_at=NOW,
         updated_at=NOW,
@@ -178,7 +162,7 @@ def all_text(message_blocks: list[dict[str, Any]]) -> str:
 
 
 @pytest.mark.parametrize("status", STATUSES)
-def test_the_card_fits_in_every_state(catalog: OfferCatalog, status: DraftStatus) -> None:
+def test_the_card_fits_in_every_state(catalog: OfferCatalog, status: DraftState) -> None:
     fallback, card = blocks.card(complaint(), draft(status), catalog)
 
     assert limit_problems(fallback, card) == []
@@ -187,15 +171,15 @@ def test_the_card_fits_in_every_state(catalog: OfferCatalog, status: DraftStatus
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_the_card_fits_in_every_state_even_with_the_worst_content(
-    catalog: OfferCatalog, status: DraftStatus
+    catalog: OfferCatalog, status: DraftState
 ) -> None:
     worst = draft(
         status,
-        text="" if status in ("drafting", "failed") else ("A long reply sentence here. " * 4000),
+        text="" if status in (DraftState.DRAFTING, DraftState.FAILED) else ("A long reply sentence here. " * 4000),
         flags=[Flag(code="unbacked_promise", message="Promise: " + "x" * 400)] * 40,
         follow_up="Follow up " * 500,
-        error=("Slack refused " * 400) if status in ("failed", "pending") else None,
-        discard_reason=("Other: " + "because " * 600) if status == "discarded" else None,
+        error=("Slack refused " * 400) if status in (DraftState.FAILED, DraftState.PENDING) else None,
+        discard_reason=("Other: " + "because " * 600) if status == DraftState.DISCARDED else None,
         triage=TRIAGE.model_copy(update={"summary": "s" * 5000, "category": "c" * 300}),
         offers=[offer("express_reship", "Free express re-shipment " * 20)],
     )
@@ -211,30 +195,52 @@ def test_each_state_says_what_happened_and_only_a_pending_draft_can_be_sent(
 ) -> None:
     shown = {s: blocks.card(complaint(), draft(s), catalog)[1] for s in STATUSES}
 
-    assert "Drafting a reply" in all_text(shown["drafting"])
-    assert actions_of(shown["drafting"]) == set()
-    assert "Could not draft a reply" in all_text(shown["failed"])
-    assert actions_of(shown["failed"]) == {blocks.RETRY, blocks.DISCARD}
-    assert actions_of(shown["pending"]) == {
+    assert "Drafting a reply" in all_text(shown[DraftState.DRAFTING])
+    assert actions_of(shown[DraftState.DRAFTING]) == set()
+    assert "Could not draft a reply" in all_text(shown[DraftState.FAILED])
+    assert actions_of(shown[DraftState.FAILED]) == {blocks.RETRY, blocks.DISCARD}
+    assert actions_of(shown[DraftState.PENDING]) == {
         blocks.APPROVE,
         blocks.EDIT,
         blocks.REGENERATE,
         blocks.DISCARD,
         blocks.CHOOSE_OFFERS,
     }
-    assert "Sending" in all_text(shown["sending"]) and "<@UAGENT1>" in all_text(shown["sending"])
-    assert "*Sent* by <@UAGENT1> <!date^" in all_text(shown["sent"])
-    assert "*Discarded* by <@UAGENT1>" in all_text(shown["discarded"])
-    assert "too stiff" in all_text(shown["discarded"])
-    assert "can no longer be sent" in all_text(shown["superseded"])
-    for status in ("sending", "sent", "discarded", "superseded"):
+    sending = all_text(shown[DraftState.SENDING])
+    assert "Sending" in sending and "<@UAGENT1>" in sending
+    assert "*Sent* by <@UAGENT1> <!date^" in all_text(shown[DraftState.SENT])
+    assert "*Discarded* by <@UAGENT1>" in all_text(shown[DraftState.DISCARDED])
+    assert "too stiff" in all_text(shown[DraftState.DISCARDED])
+    assert "can no longer be sent" in all_text(shown[DraftState.SUPERSEDED])
+    for status in (DraftState.SENDING, *FINAL):
         assert actions_of(shown[status]) == set(), f"a {status} card has no buttons"
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_a_card_offers_approve_exactly_when_the_table_lets_its_draft_be_claimed(
+    catalog: OfferCatalog, status: DraftState
+) -> None:
+    shown = actions_of(blocks.card(complaint(), draft(status), catalog)[1])
+
+    assert (blocks.APPROVE in shown) == can_move(status, DraftState.SENDING)
+    assert (blocks.RETRY in shown) == can_move(status, DraftState.DRAFTING)
+    if status != DraftState.DRAFTING:  # redrawn within seconds: nothing to click yet
+        assert (blocks.DISCARD in shown) == can_move(status, DraftState.DISCARDED)
+
+
+def test_the_follow_up_shows_while_the_reply_may_go_out_or_has(catalog: OfferCatalog) -> None:
+    def shows_follow_up(status: DraftState) -> bool:
+        return "Check the new tracking number" in all_text(
+            blocks.card(complaint(), draft(status), catalog)[1])
+
+    assert [s for s in STATUSES if shows_follow_up(s)] == [
+        DraftState.PENDING, DraftState.SENDING, DraftState.SENT]
 
 
 def test_a_draft_too_long_for_50_blocks_keeps_its_buttons(catalog: OfferCatalog) -> None:
     paragraphs = "\n\n".join(f"Paragraph {n}. " + "word " * 500 for n in range(120))
 
-    fallback, card = blocks.card(complaint(), draft("pending", text=paragraphs), catalog)
+    fallback, card = blocks.card(complaint(), draft(DraftState.PENDING, text=paragraphs), catalog)
 
     assert limit_problems(fallback, card) == []
     assert len(card) == 50
@@ -243,7 +249,7 @@ def test_a_draft_too_long_for_50_blocks_keeps_its_buttons(catalog: OfferCatalog)
 
 
 def test_a_reply_copied_for_the_agent_to_post_is_not_called_sent(catalog: OfferCatalog) -> None:
-    copied = draft("sent", sent_ts="")  # TACTFUL_SEND_AS=agent: the bot posted nothing
+    copied = draft(DraftState.SENT, sent_ts="")  # TACTFUL_SEND_AS=agent: the bot posted nothing
 
     fallback, card = blocks.card(complaint(), copied, catalog)
 
@@ -253,7 +259,7 @@ def test_a_reply_copied_for_the_agent_to_post_is_not_called_sent(catalog: OfferC
 
 
 def test_a_failed_send_shows_on_a_card_that_can_be_approved_again(catalog: OfferCatalog) -> None:
-    failed_send = draft("pending", error="Slack refused the reply (internal_error)")
+    failed_send = draft(DraftState.PENDING, error="Slack refused the reply (internal_error)")
 
     _, card = blocks.card(complaint(), failed_send, catalog)
 
@@ -262,7 +268,7 @@ def test_a_failed_send_shows_on_a_card_that_can_be_approved_again(catalog: Offer
 
 def test_offers_renamed_in_the_catalog_still_preselect_a_real_option(catalog: OfferCatalog) -> None:
     """A manager renamed an offer after the draft was written: Slack wants an exact match."""
-    stale = draft("pending", offers=[offer("express_reship", "Express shipping (old name)")])
+    stale = draft(DraftState.PENDING, offers=[offer("express_reship", "Express shipping (old name)")])
 
     fallback, card = blocks.card(complaint(), stale, catalog)
     modal = blocks.edit_modal(stale, catalog)
@@ -279,7 +285,7 @@ def test_offers_renamed_in_the_catalog_still_preselect_a_real_option(catalog: Of
 def test_the_edit_modal_holds_a_long_draft_in_input_sized_pieces(catalog: OfferCatalog) -> None:
     text = "\n\n".join(f"Paragraph {n}: " + "we will fix this. " * 60 for n in range(20))
 
-    modal = blocks.edit_modal(draft("pending", text=text), catalog)
+    modal = blocks.edit_modal(draft(DraftState.PENDING, text=text), catalog)
 
     assert check_view(modal) is None
     pieces = [

@@ -15,8 +15,7 @@ import pytest
 
 from app.slack.blocks import DISCARD_VIEW, EDIT_VIEW, GUIDANCE_VIEW
 from app.store import Draft
-from tests.fakes.llm_replies import DRAFT, schema_name
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import DRAFT, FakeOpenAI, schema_name
 from tests.fakes.signing import block_actions_body, plain_text_values
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import (

@@ -46,8 +46,7 @@ async def test_a_card_posted_before_a_restart_is_approved_after_it(
 
     after = await start_bot(settings, slack, llm)
     try:
-        assert after.bot.services is not None
-        assert after.bot.services.worker_id != before.bot.services.worker_id  # type: ignore[union-attr]
+        assert after.bot.worker_id != before.bot.worker_id
         status, _ = await after.post(approve_click(draft))
         assert status == 200
         sent = await after.card_for(ts, status="sent")
@@ -77,8 +76,7 @@ async def test_a_bot_killed_mid_draft_is_finished_by_the_next_one_on_the_same_ca
         assert placeholder.card_ts
     finally:
         await stop_bot(doomed)  # the process dies while the model is still writing
-    assert doomed.bot.services is not None
-    doomed_worker = doomed.bot.services.worker_id
+    doomed_worker = doomed.bot.worker_id
     killed_at = asyncio.get_running_loop().time()
 
     # What the dead process left behind: a running job nobody renews, a half-made draft.

@@ -41,15 +41,14 @@ async def test_a_failed_acceptance_is_retried_by_slack_and_then_drafted(
 async def test_a_draft_job_that_keeps_crashing_ends_on_a_card_with_retry(
     running: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.slack import worker
+    from app.usecases import jobs
     from tests.fakes.signing import block_actions_body
     from tests.slack.conftest import AGENT, REVIEW
 
-    monkeypatch.setattr(worker, "RETRY_S", 0.01)
-    monkeypatch.setattr(worker, "MAX_ATTEMPTS", 2)
-    services = running.bot.services
-    assert services is not None
-    pipeline = services.drafting.pipeline
+    monkeypatch.setattr(jobs, "RETRY_S", 0.01)
+    monkeypatch.setattr(jobs, "MAX_ATTEMPTS", 2)
+    assert running.bot.drafting is not None
+    pipeline = running.bot.drafting.pipeline
     real_draft = pipeline.draft
 
     async def crash(*args: Any, **kwargs: Any) -> Any:

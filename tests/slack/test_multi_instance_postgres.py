@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.llm_replies import TRIAGE, schema_name
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import TRIAGE, FakeOpenAI, schema_name
 from tests.fakes.signing import event_callback_body, message_event
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import (
@@ -58,9 +57,9 @@ async def start_pair(settings: Any, slack: FakeSlack, llm: FakeOpenAI) -> list[R
 
 @pytest.fixture
 async def pair(
-    slack: FakeSlack, llm: FakeOpenAI, postgres_database_url: str
+    slack: FakeSlack, llm: FakeOpenAI, fresh_postgres_url: str
 ) -> AsyncIterator[list[RunningBot]]:
-    bots = await start_pair(bot_settings(slack, llm, postgres_database_url), slack, llm)
+    bots = await start_pair(bot_settings(slack, llm, fresh_postgres_url), slack, llm)
     try:
         yield bots
     finally:
@@ -115,9 +114,9 @@ async def test_twenty_approve_clicks_across_both_instances_send_one_reply(pair: 
 
 
 async def test_a_job_held_by_a_dying_instance_is_finished_by_the_other(
-    slack: FakeSlack, gated_llm: GatedOpenAI, postgres_database_url: str
+    slack: FakeSlack, gated_llm: GatedOpenAI, fresh_postgres_url: str
 ) -> None:
-    settings = bot_settings(slack, gated_llm, postgres_database_url, TACTFUL_JOB_LEASE_SECONDS=LEASE_S)
+    settings = bot_settings(slack, gated_llm, fresh_postgres_url, TACTFUL_JOB_LEASE_SECONDS=LEASE_S)
     doomed = await start_bot(settings, slack, gated_llm)
     survivor: RunningBot | None = None
     try:
@@ -126,8 +125,7 @@ async def test_a_job_held_by_a_dying_instance_is_finished_by_the_other(
         survivor = await start_bot(settings, slack, gated_llm)
         placeholder = await survivor.card_for(ts, status="drafting")
         job = await survivor.store.get_job(job_id=1)
-        assert doomed.bot.services is not None
-        assert job.lease_owner == doomed.bot.services.worker_id, "the doomed instance holds the job"
+        assert job.lease_owner == doomed.bot.worker_id, "the doomed instance holds the job"
     finally:
         await stop_bot(doomed)
     try:
@@ -137,7 +135,7 @@ async def test_a_job_held_by_a_dying_instance_is_finished_by_the_other(
     finally:
         await stop_bot(survivor)
 
-    assert job.attempts == 2 and job.lease_owner == survivor.bot.services.worker_id
+    assert job.attempts == 2 and job.lease_owner == survivor.bot.worker_id
     assert finished.id == placeholder.id and finished.card_ts == placeholder.card_ts
     assert len(cards_posted(slack)) == 1
     assert card_updates(slack, placeholder.card_ts or "")

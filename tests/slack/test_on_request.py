@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from app.slack.listeners.actions import NOT_AN_AGENT
+from app.slack.guard import NOT_AN_AGENT
 from app.slack.listeners.commands import MAX_COMMAND_TEXT
-from tests.fakes.llm_replies import BRIEF, DRAFT, schema_name
+from tests.fakes.openai_api import BRIEF, DRAFT, schema_name
 from tests.fakes.signing import (
     TEAM_ID,
+    block_actions_body,
     event_callback_body,
     message_event,
     message_shortcut_body,
     slash_command_body,
 )
-from tests.fakes.slack_api import SlackCall
+from tests.fakes.slack_api import FakeSlack, SlackCall
 from tests.slack.conftest import (
     AGENT,
     COLLEAGUE,
@@ -31,8 +32,12 @@ from tests.slack.conftest import (
     REVIEW,
     SUPPORT,
     RunningBot,
+    approve_click,
+    card_updates,
     cards_posted,
     next_ts,
+    replies_to_customers,
+    wait_until,
 )
 from tests.slack.flows import (
     action_ids,
@@ -74,7 +79,13 @@ async def command(
 # --- the message shortcut ------------------------------------------------------------
 
 
-async def test_draft_a_reply_shortcut_puts_a_card_in_review_and_tells_only_the_agent(
+def private_cards(slack: FakeSlack, user: str = AGENT) -> list[SlackCall]:
+    """Cards the bot posted in its direct messages with ``user``."""
+    dm = slack.workspace.direct_channel(user)
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == dm and c.ok]
+
+
+async def test_draft_a_reply_shortcut_sends_the_card_to_the_asker_alone(
     running: RunningBot,
 ) -> None:
     ts = next_ts()
@@ -92,9 +103,10 @@ async def test_draft_a_reply_shortcut_puts_a_card_in_review_and_tells_only_the_a
     assert status == 200
 
     draft = await request_draft_of(running, channel=SUPPORT, message_ts=ts, source="shortcut")
-    assert draft.card_channel == REVIEW and len(cards_posted(running.slack)) == 1
+    assert draft.card_channel == running.slack.workspace.direct_channel(AGENT)
+    assert len(private_cards(running.slack)) == 1 and cards_posted(running.slack) == []
     note = (await answered_by_hook(running, "x"))[0].args
-    assert note["response_type"] == "ephemeral" and f"<#{REVIEW}>" in note["text"]
+    assert note["response_type"] == "ephemeral" and "direct message" in note["text"]
     assert "in transit" in drafts_asked(running)[0]["messages"][-1]["content"]
     assert not [
         c for c in running.slack.calls_to("chat.postMessage") if c.args["channel"] == SUPPORT
@@ -157,14 +169,15 @@ async def test_a_mention_with_guidance_drafts_a_reply_to_the_latest_customer_mes
     assert status == 200
 
     draft = await request_draft_of(running, channel=SUPPORT, message_ts=latest, source="mention")
-    assert draft.card_channel == REVIEW and len(cards_posted(running.slack)) == 1
+    assert draft.card_channel == slack.workspace.direct_channel(AGENT)
+    assert len(private_cards(slack)) == 1 and cards_posted(slack) == []
     asked = "\n".join(user_texts(drafts_asked(running)[-1]))
     guidance = asked.split("<agent_guidance>", 1)[1].split("</agent_guidance>", 1)[0]
     assert guidance.strip() == "offer express shipping, keep it short"
     replied_to = asked.split("<customer_message>", 1)[1].split("</customer_message>", 1)[0]
     assert "I need it for Monday" in replied_to and "cracked leg" not in replied_to
     note = await slack.wait_for("chat.postEphemeral", where=lambda c: c.args.get("user") == AGENT)
-    assert note[0].args["thread_ts"] == root and f"<#{REVIEW}>" in note[0].args["text"]
+    assert note[0].args["thread_ts"] == root and "direct message" in note[0].args["text"]
     assert not [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == SUPPORT]
 
 
@@ -250,3 +263,82 @@ async def test_card_from_a_shortcut_reads_like_any_other_card(running: RunningBo
     card = await wait_for_card(running, draft, lambda m: "approve_send" in action_ids(m))
     text = card_text(card)
     assert f"<@{CUSTOMER}>" in text and "Approve & send" in text
+
+
+async def test_a_private_draft_is_approved_from_the_dm_or_shared_with_the_team(
+    running: RunningBot,
+) -> None:
+    """Approve & send works from the asker's DM; Share moves the card to the review channel."""
+    sent_ts, shared_ts = next_ts(), next_ts()
+    for ts in (sent_ts, shared_ts):
+        running.slack.add_message(SUPPORT, ts, LATE_PARCEL, user=CUSTOMER)
+        await running.post(
+            message_shortcut_body(
+                callback_id="draft_reply", user_id=AGENT, channel_id=SUPPORT,
+                message={"ts": ts, "text": LATE_PARCEL, "user": CUSTOMER},
+                response_url=running.slack.response_url(f"p{ts}"),
+            )
+        )
+    to_send = await request_draft_of(running, channel=SUPPORT, message_ts=sent_ts, source="shortcut")
+    to_share = await request_draft_of(running, channel=SUPPORT, message_ts=shared_ts, source="shortcut")
+    dm = running.slack.workspace.direct_channel(AGENT)
+
+    await running.post(approve_click(to_send))
+    sent = await wait_until(lambda: _in_state(running, to_send.id, "sent"))
+    assert sent.sent_channel == SUPPORT
+    assert [c.args["thread_ts"] for c in replies_to_customers(running.slack)] == [sent_ts]
+
+    status, _ = await running.post(
+        block_actions_body(action_id="share_card", value=str(to_share.id), user_id=AGENT,
+                           channel_id=dm, message_ts=to_share.card_ts)
+    )
+    assert status == 200
+    shared = await wait_until(
+        lambda: _card_moved(running, to_share.id, dm)
+    )
+    assert shared.card_channel == REVIEW and len(cards_posted(running.slack)) == 1
+    retired = card_updates(running.slack, str(to_share.card_ts))[-1].args
+    assert "Shared in" in retired["text"] and "approve_send" not in json.dumps(retired["blocks"])
+
+
+async def _card_moved(running: RunningBot, draft_id: int, dm: str) -> Any:
+    draft = await running.store.get_draft(draft_id=draft_id)
+    return draft if draft is not None and draft.card_channel not in (None, dm) else None
+
+
+async def _in_state(running: RunningBot, draft_id: int, status: str) -> Any:
+    draft = await running.store.get_draft(draft_id=draft_id)
+    return draft if draft is not None and draft.status == status else None
+
+
+async def test_a_brief_is_refused_for_a_channel_the_asker_is_not_in(running: RunningBot) -> None:
+    running.slack.add_channel("C0LEGAL", members=["UBOT"])
+    root = next_ts()
+    running.slack.add_message("C0LEGAL", root, "Settlement terms for the Dupont case", user=COLLEAGUE)
+    link = f"https://fake.slack.test/archives/C0LEGAL/p{root.replace('.', '')}"
+
+    await command(running, f"summarize {link}", hook="nope")
+
+    answer = (await answered_by_hook(running, "nope"))[0].args
+    assert "not a member" in answer["text"]
+    assert [r for r in running.llm.requests if schema_name(r) == BRIEF] == []
+
+
+@pytest.mark.parametrize("ask", ["summarize this thread", "Summary please", "brief", "escalate this"])
+async def test_asking_the_mention_for_a_summary_gives_a_brief_not_a_draft(
+    running: RunningBot, ask: str
+) -> None:
+    root, mention_ts = next_ts(), next_ts()
+    slack = running.slack
+    slack.add_message(SUPPORT, root, "Third week without internet. I want compensation.", user=CUSTOMER)
+    slack.add_message(SUPPORT, mention_ts, f"<@UBOT> {ask}", user=AGENT, thread_ts=root)
+
+    event = message_event(SUPPORT, f"<@UBOT> {ask}", user=AGENT, ts=mention_ts, thread_ts=root,
+                          mention=True)
+    await running.post(event_callback_body(event, event_id=f"EvBRIEF{abs(hash(ask))}"))
+
+    shown = await slack.wait_for("chat.postEphemeral", where=lambda c: c.args.get("user") == AGENT)
+    assert "Escalation brief" in "\n".join(texts_in(shown[0].args["blocks"]))
+    asked = {schema_name(r) for r in running.llm.requests}
+    assert asked == {BRIEF}, "no draft was asked for"
+    assert private_cards(slack) == [] and cards_posted(slack) == []

@@ -23,6 +23,7 @@ import pytest
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.signing import block_actions_body, event_callback_body, message_event
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.support_workspace import bot_environment
 from tests.slack.conftest import (
     AGENT,
     AGENT_GROUP,
@@ -31,12 +32,10 @@ from tests.slack.conftest import (
     CUSTOMER_TEAM,
     GROUP_AGENT,
     OUTSIDER_LISTED,
-    REPO,
     REVIEW,
     SUPPORT,
     RunningBot,
     approve_click,
-    bot_settings,
     next_ts,
     replies_to_customers,
     wait_until,
@@ -163,24 +162,12 @@ def _free_port() -> int:
 
 
 def _serve_env(slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path, log_level: str) -> dict[str, str]:
-    settings = bot_settings(slack, llm, f"sqlite:///{tmp_path / 'tactful.db'}")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "OPENAI_", "TACTFUL_"))}
-    env.update({
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": slack.url,
-        "OPENAI_API_KEY": "sk-test-not-real",
-        "OPENAI_BASE_URL": llm.url,
-        "TACTFUL_MODEL": "fake-model",
-        "TACTFUL_DATABASE_URL": settings.database_url,
-        "TACTFUL_PROMPTS_DIR": str(REPO / "prompts"),
-        "TACTFUL_SUPPORT_CHANNELS": SUPPORT,
-        "TACTFUL_REVIEW_CHANNEL": REVIEW,
-        "TACTFUL_AGENTS": ",".join(settings.agents),
-        "TACTFUL_LOG_LEVEL": log_level,
-        "TACTFUL_LOG_FORMAT": "json",
-    })
+    env.update(bot_environment(
+        slack_url=slack.url, openai_url=llm.url, database_url=f"sqlite:///{tmp_path / 'tactful.db'}",
+        TACTFUL_LOG_LEVEL=log_level, TACTFUL_LOG_FORMAT="json",
+    ))
     return env
 
 
@@ -256,7 +243,7 @@ async def test_logs_of_a_whole_flow_show_no_secret_and_no_customer_contact_detai
     lines = [line for line in logs.splitlines() if line.strip()]
     events = [json.loads(line).get("event") for line in lines if line.startswith("{")]
     # The flow really ran and was logged: startup, the duplicate, the refusal, the reply.
-    for expected in ("tactful_ready", "duplicate_event_ignored", "card_action_refused", "reply_sent", "shutting_down"):
+    for expected in ("tactful_ready", "duplicate_event_ignored", "agent_guard_refused", "reply_sent", "shutting_down"):
         assert expected in events, f"{expected} missing from the logs:\n{logs}"
     leaked = {leak: line for line in lines for leak in LEAKS if leak in line}
     assert not leaked, f"secrets or customer details in the logs: {leaked}"

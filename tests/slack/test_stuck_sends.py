@@ -7,7 +7,7 @@ goes back to pending and can be approved again.
 
 from __future__ import annotations
 
-from app.slack.sending import EVENT_TYPE, recover_stuck_sends
+from app.slack.gateway import REPLY_EVENT_TYPE
 from tests.slack.conftest import AGENT, SUPPORT, RunningBot
 
 
@@ -16,9 +16,9 @@ async def test_a_send_that_died_before_posting_becomes_approvable_again(running:
     draft = await running.card_for(ts)
     assert await running.store.claim_for_send(draft_id=draft.id, user_id=AGENT, final_text=draft.text)
 
-    services = running.bot.services
-    assert services is not None
-    assert await recover_stuck_sends(services, older_than_s=0) == 1
+    desk = running.bot.desk
+    assert desk is not None
+    assert await desk.settle_sends(older_than_s=0) == 1
 
     again = await running.store.get_draft(draft_id=draft.id)
     assert again.status == "pending" and "nothing was sent" in again.error
@@ -29,15 +29,15 @@ async def test_a_send_that_died_after_posting_is_marked_sent_not_sent_twice(runn
     ts, _ = await running.customer_says("My invoice shows two charges for one month. Please fix this.")
     draft = await running.card_for(ts)
     assert await running.store.claim_for_send(draft_id=draft.id, user_id=AGENT, final_text=draft.text)
-    services = running.bot.services
-    assert services is not None
+    desk = running.bot.desk
+    assert desk is not None and running.bot.app is not None
     # The dead process had posted the reply before it died.
-    posted = await services.client.chat_postMessage(
+    posted = await running.bot.app.client.chat_postMessage(
         channel=SUPPORT, thread_ts=ts, text=draft.text,
-        metadata={"event_type": EVENT_TYPE, "event_payload": {"draft_id": draft.id}},
+        metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"draft_id": draft.id}},
     )
 
-    assert await recover_stuck_sends(services, older_than_s=0) == 1
+    assert await desk.settle_sends(older_than_s=0) == 1
 
     settled = await running.store.get_draft(draft_id=draft.id)
     assert settled.status == "sent" and settled.sent_ts == posted["ts"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.slack.text import fingerprint
+from app.domain.approval import fingerprint
 from tests.fakes.signing import block_actions_body
 from tests.slack.conftest import AGENT, CUSTOMER, REVIEW, SUPPORT, RunningBot, wait_until
 
@@ -75,3 +75,53 @@ async def test_approving_a_card_whose_draft_changed_since_sends_nothing(running:
     )
     reply = await running.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == SUPPORT)
     assert reply[0].args["text"].endswith("Edited.")
+
+
+async def test_a_model_written_link_reaches_the_customer_as_the_literal_text_the_card_shows(
+    running: RunningBot,
+) -> None:
+    from tests.fakes.openai_replies import DRAFT, default_reply, draft_reply, schema_name
+
+    def sneaky(request: dict) -> dict | str:  # type: ignore[type-arg]
+        if schema_name(request) != DRAFT:
+            return default_reply(request)
+        answer = draft_reply()
+        answer["reply"] += " <https://evil.example/claim|Claim your refund> <!channel>"
+        return answer
+
+    running.llm.responder = sneaky
+    ts, _ = await running.customer_says("My parcel never came and I want my money back.")
+    draft = await running.card_for(ts)
+    from tests.slack.flows import card_message
+
+    shown = str(card_message(running.slack, draft)["blocks"])
+
+    await running.post(
+        block_actions_body(
+            action_id="approve_send", value=str(draft.id), user_id=AGENT,
+            channel_id=REVIEW, message_ts=draft.card_ts,
+        )
+    )
+    reply = await running.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("channel") == SUPPORT and c.ok
+    )
+    sent = reply[0].args["text"]
+    assert "<https://" not in sent and "&lt;https://evil.example/claim|Claim your refund&gt;" in sent
+    assert "<!channel>" not in sent
+    assert "&lt;https://evil.example/claim|Claim your refund&gt;" in shown, "as the card showed it"
+
+
+async def test_app_home_shows_figures_to_agents_only(running: RunningBot) -> None:
+    from tests.fakes.signing import event_callback_body
+    from tests.slack.conftest import COLLEAGUE
+
+    for user, event_id in ((AGENT, "EvHOME1"), (COLLEAGUE, "EvHOME2")):
+        event = {"type": "app_home_opened", "user": user, "tab": "home", "channel": "D0HOME"}
+        status, _ = await running.post(event_callback_body(event, event_id=event_id))
+        assert status == 200
+
+    await wait_until(lambda: len(running.slack.workspace.home_tabs) == 2)
+    homes = running.slack.workspace.home_tabs
+    assert "Acceptance rate" in str(homes[AGENT]["blocks"])
+    assert "Acceptance rate" not in str(homes[COLLEAGUE]["blocks"])
+    assert "support agents only" in str(homes[COLLEAGUE]["blocks"])

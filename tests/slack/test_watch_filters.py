@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.fakes.llm_replies import DRAFT, TRIAGE, schema_name
+from tests.fakes.openai_api import DRAFT, TRIAGE, schema_name
 from tests.fakes.signing import BOT_USER_ID, TEAM_ID, event_callback_body, message_event
 from tests.slack.conftest import (
     AGENT,

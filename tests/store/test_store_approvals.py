@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from app.domain.draft_life import DraftState
 from app.domain.models import ProposedOffer
-from app.store import DraftStateError
 
 if TYPE_CHECKING:
     from conftest import StoreFactory, StoreOpener
@@ -30,12 +30,14 @@ async def test_twenty_clicks_from_two_instances_send_one_reply(
         for i in range(20)
     ])
 
-    winners = [claim for claim in claims if claim is not None]
+    winners = [claim.draft for claim in claims if claim.draft is not None]
     assert len(winners) == 1
     winner = winners[0]
     assert (winner.status, winner.send_attempts, winner.final_text) == (
-        "sending", 1, draft.text)
+        DraftState.SENDING, 1, draft.text)
     assert winner.decided_by is not None and winner.decided_at is not None
+    # Each losing click learns why without reading the draft again: it is being sent.
+    assert {claim.state for claim in claims if not claim} == {DraftState.SENDING}
 
 
 async def test_a_reply_slack_refused_can_be_approved_again_and_then_is_sent(
@@ -43,21 +45,23 @@ async def test_a_reply_slack_refused_can_be_approved_again_and_then_is_sent(
 ) -> None:
     draft_id = await factory.pending_draft(store)
     claim = await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT", final_text="Hi")
-    assert claim is not None
+    assert claim.won
 
-    await store.release_send(draft_id=draft_id, error="ratelimited")
+    assert await store.release_send(draft_id=draft_id, attempt=1, error="ratelimited")
     released = await store.get_draft(draft_id=draft_id)
     assert released is not None and (released.status, released.error) == (
         "pending", "ratelimited")
 
     retry = await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT", final_text="Hi")
-    assert retry is not None and retry.send_attempts == 2
-    await store.mark_sent(draft_id=draft_id, channel="C_SUPPORT", ts="1712000300.000100")
+    assert retry.draft is not None and retry.draft.send_attempts == 2
+    assert await store.mark_sent(draft_id=draft_id, attempt=2, channel="C_SUPPORT",
+                                 ts="1712000300.000100")
 
     sent = await store.get_draft(draft_id=draft_id)
     assert sent is not None and (sent.status, sent.sent_channel, sent.sent_ts) == (
         "sent", "C_SUPPORT", "1712000300.000100")
-    assert await store.claim_for_send(draft_id=draft_id, user_id="U2", final_text="Hi") is None
+    late = await store.claim_for_send(draft_id=draft_id, user_id="U2", final_text="Hi")
+    assert (late.won, late.draft, late.state) == (False, None, DraftState.SENT)
     actions = [d.action for d in await store.decisions(draft_id=draft_id)]
     assert actions == ["approve", "send_failed", "approve"]
 
@@ -70,8 +74,9 @@ async def test_a_discarded_draft_can_never_be_sent(store: Store, factory: StoreF
     assert discarded is not None and (discarded.status, discarded.discard_reason) == (
         "discarded", "duplicate")
     assert await store.discard(draft_id=draft_id, user_id="U_AGENT", reason="again") is None
-    assert await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT",
-                                      final_text=discarded.text) is None
+    refused = await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT",
+                                         final_text=discarded.text)
+    assert not refused and refused.state == DraftState.DISCARDED
     assert await store.record_edit(draft_id=draft_id, user_id="U_AGENT", new_text="x",
                                    offer_ids=[]) is None
 
@@ -80,8 +85,9 @@ async def test_a_superseded_draft_can_never_be_sent(store: Store, factory: Store
     draft_id = await factory.pending_draft(store, "1712000000.000100")
     await store.supersede_thread(channel_id="C_SUPPORT", thread_ts="1712000000.000100",
                                  newer_than_ts="1712000005.000000")
-    assert await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT",
-                                      final_text="stale") is None
+    refused = await store.claim_for_send(draft_id=draft_id, user_id="U_AGENT",
+                                         final_text="stale")
+    assert not refused and refused.state == DraftState.SUPERSEDED
     assert await store.discard(draft_id=draft_id, user_id="U_AGENT", reason="late") is None
 
 
@@ -94,7 +100,17 @@ async def test_discard_and_approve_racing_have_exactly_one_winner(
         first.claim_for_send(draft_id=draft_id, user_id="U1", final_text="Hi"),
         second.discard(draft_id=draft_id, user_id="U2", reason="no"),
     )
-    assert (approved is None) != (discarded is None)
+    assert approved.won != (discarded is not None)
+    winner = await first.get_draft(draft_id=draft_id)
+    assert winner is not None
+    assert winner.status == (DraftState.SENDING if approved else DraftState.DISCARDED)
+    if not approved:
+        assert approved.state == DraftState.DISCARDED
+
+
+async def test_a_claim_on_a_draft_that_does_not_exist_says_so(store: Store) -> None:
+    claim = await store.claim_for_send(draft_id=404, user_id="U1", final_text="Hi")
+    assert (claim.won, claim.draft, claim.state) == (False, None, None)
 
 
 async def test_an_edit_keeps_the_text_before_and_after_and_the_chosen_offers(
@@ -154,14 +170,15 @@ async def test_a_draft_being_sent_is_final_for_every_other_path(
 ) -> None:
     draft_id = await factory.pending_draft(store)
     claim = await store.claim_for_send(draft_id=draft_id, user_id="U1", final_text="Hi")
-    assert claim is not None
-    rerun = await store.start_draft(complaint_id=claim.complaint_id)
+    assert claim.draft is not None
+    rerun = await store.start_draft(complaint_id=claim.draft.complaint_id)
     assert (rerun.id, rerun.status) == (draft_id, "sending")
     assert await store.discard(draft_id=draft_id, user_id="U2", reason="x") is None
     assert await store.set_offers(draft_id=draft_id, user_id="U2", offers=[]) is None
     other = await factory.pending_draft(store, "1712000009.000100")
-    with pytest.raises(DraftStateError, match="pending"):
-        await store.mark_sent(draft_id=other, channel="C", ts="1.0")
+    assert await store.mark_sent(draft_id=other, attempt=0, channel="C", ts="1.0") is False
+    still = await store.get_draft(draft_id=other)
+    assert still is not None and still.status == DraftState.PENDING
 
 
 async def test_other_decisions_go_to_the_audit_trail(store: Store, factory: StoreFactory) -> None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
+from app.domain.draft_life import DraftMove, DraftState, sources_of, target_of
 from app.domain.models import Step
 from app.store import Store
+from app.store.drafts import move_update
+from app.store.tables import DraftRow
 
 if TYPE_CHECKING:
     from conftest import StoreFactory, StoreOpener
@@ -208,3 +213,39 @@ async def test_a_terminal_complaint_without_a_slack_timestamp_is_drafted(
     assert accepted is not None
     draft = await store.start_draft(complaint_id=accepted.complaint_id)
     assert draft.status == "drafting"
+
+
+async def test_every_move_changes_a_draft_only_from_the_states_the_table_allows(
+    store: Store, factory: StoreFactory,
+) -> None:
+    draft_id = await factory.pending_draft(store)
+    moved: dict[tuple[DraftMove, DraftState], DraftState | None] = {}
+    async with store.engine.begin() as connection:
+        for move in DraftMove:
+            for state in DraftState:
+                await connection.execute(
+                    update(DraftRow).where(DraftRow.id == draft_id).values(status=state.value))
+                after = await connection.scalar(
+                    move_update(move, DraftRow.id == draft_id).returning(DraftRow.status))
+                moved[move, state] = DraftState(after) if after is not None else None
+        await connection.rollback()
+
+    assert moved == {
+        (move, state): target_of(move) if state in sources_of(move) else None
+        for move in DraftMove for state in DraftState
+    }
+
+
+async def test_the_database_takes_every_state_and_no_other(
+    store: Store, factory: StoreFactory,
+) -> None:
+    draft_id = await factory.pending_draft(store)
+    async with store.engine.begin() as connection:
+        for state in DraftState:
+            await connection.execute(
+                update(DraftRow).where(DraftRow.id == draft_id).values(status=state.value))
+        await connection.rollback()
+    with pytest.raises(IntegrityError):
+        async with store.engine.begin() as connection:
+            await connection.execute(
+                update(DraftRow).where(DraftRow.id == draft_id).values(status="archived"))

@@ -23,7 +23,7 @@ async def _a_known_history(store: Store, clock: SteppingClock, factory: StoreFac
                             offer_ids=["refund"])
     assert await store.claim_for_send(draft_id=crushed, user_id="U_ANA",
                                       final_text="Dana, so sorry.")
-    await store.mark_sent(draft_id=crushed, channel="C_SUPPORT", ts="1712000061.000100")
+    assert await store.mark_sent(draft_id=crushed, attempt=1, channel="C_SUPPORT", ts="1712000061.000100")
 
     # t=60: a delivery complaint the agent discards after 120 s
     late = await factory.pending_draft(store, "1712000002.000100", category="delivery")
@@ -36,7 +36,7 @@ async def _a_known_history(store: Store, clock: SteppingClock, factory: StoreFac
     sent = await store.get_draft(draft_id=charged)
     assert sent is not None
     assert await store.claim_for_send(draft_id=charged, user_id="U_ANA", final_text=sent.text)
-    await store.mark_sent(draft_id=charged, channel="C_SUPPORT", ts="1712000091.000100")
+    assert await store.mark_sent(draft_id=charged, attempt=1, channel="C_SUPPORT", ts="1712000091.000100")
 
     # t=210: a billing complaint regenerated once and still waiting
     twice = await factory.pending_draft(store, "1712000004.000100", category="billing")

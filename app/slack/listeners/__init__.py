@@ -1,17 +1,20 @@
-"""The routing table: every listener module registers itself on the app."""
+"""The routing table: the agent guard first, then every listener module registers itself."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from app.slack.agents import AgentDirectory
+from app.slack.deps import ListenerDeps
+from app.slack.guard import agent_guard
 from app.slack.listeners import actions, commands, events, shortcuts, views
-from app.slack.services import Services
-from app.slack.worker import JobWorker
 
 
-def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
-    events.register(app, services, worker)
-    actions.register(app, services, worker)
-    views.register(app, services, worker)
-    shortcuts.register(app, services, worker)
-    commands.register(app, services, worker)
+def register(app: AsyncApp, deps: ListenerDeps, agents: AgentDirectory) -> None:
+    events.register_dedupe(app, deps)
+    app.middleware(agent_guard(agents))
+    events.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)
+    shortcuts.register(app, deps)
+    commands.register(app, deps)

@@ -1,28 +1,19 @@
-"""Buttons and menus on the suggestion card.
+"""Buttons and menus on the suggestion card: parse the click, call the use case, answer.
 
-Every handler acks first, then checks that the clicker is an agent of our
-own workspace (never a Slack Connect guest), then acts through the store,
-whose atomic updates make double clicks and concurrent instances safe.
+The agent guard has already refused anyone who is not an agent of our own
+workspace; the store's atomic updates make double clicks and concurrent
+instances safe.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from app import metrics
-from app.domain.drafting import offers_by_id
 from app.slack import blocks
-from app.slack.cards import refresh_card
-from app.slack.sending import approve_and_send
-from app.slack.services import Services
-from app.slack.worker import JobWorker
-
-log = structlog.get_logger(__name__)
-
-NOT_AN_AGENT = "Only support agents listed in TACTFUL_AGENTS can act on suggestion cards."
+from app.slack.deps import ListenerDeps
 
 
 def draft_id_of(body: dict[str, Any]) -> int:
@@ -39,71 +30,47 @@ def seen_fingerprint(body: dict[str, Any]) -> str | None:
     return seen or None
 
 
-async def tell(services: Services, body: dict[str, Any], text: str) -> None:
-    """An ephemeral note to the clicker, in the channel where they clicked."""
-    channel = (body.get("channel") or {}).get("id") or services.review_channel
-    await services.client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
+def register(app: AsyncApp, deps: ListenerDeps) -> None:
+    desk = deps.desk
 
-
-async def from_agent(services: Services, body: dict[str, Any]) -> bool:
-    user = body.get("user") or {}
-    team = user.get("team_id") or (body.get("team") or {}).get("id")
-    if await services.agents.is_agent(user.get("id", ""), team_id=team):
-        return True
-    log.warning("card_action_refused", user=user.get("id"), team=team)
-    metrics.DECISIONS.labels(action="refused").inc()
-    await tell(services, body, NOT_AN_AGENT)
-    return False
-
-
-def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
-    store = services.store
+    async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+        """An ephemeral note to the clicker, in the channel where they clicked."""
+        channel = (body.get("channel") or {}).get("id") or deps.review_channel
+        await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
     @app.action(blocks.APPROVE)
-    async def approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if not await from_agent(services, body):
-            return
-        outcome = await approve_and_send(
-            services,
-            draft_id=draft_id_of(body),
-            user_id=body["user"]["id"],
-            seen=seen_fingerprint(body),
+        outcome = await desk.approve(
+            draft_id=draft_id_of(body), user_id=body["user"]["id"], seen=seen_fingerprint(body)
         )
         if outcome.text_for_agent:
-            await tell(services, body, f"{outcome.message}\n```{outcome.text_for_agent}```")
+            await tell(client, body, f"{outcome.message}\n```{outcome.text_for_agent}```")
         elif not outcome.sent:
-            await tell(services, body, outcome.message)
+            await tell(client, body, outcome.message)
 
     @app.action(blocks.EDIT)
-    async def edit(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         # trigger_id expires 3 s after the click: open the modal before anything slow.
-        draft = await store.get_draft(draft_id=draft_id_of(body))
-        if not await from_agent(services, body):
-            return
-        if draft is None or draft.status != "pending":
-            await tell(services, body, "This draft can no longer be edited.")
+        draft = await deps.store.get_draft(draft_id=draft_id_of(body))
+        if draft is None or not draft.can_send:
+            await tell(client, body, "This draft can no longer be edited.")
             return
         await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.edit_modal(draft, services.playbook.current().catalog),
+            trigger_id=body["trigger_id"], view=blocks.edit_modal(draft, deps.playbook().catalog)
         )
 
     @app.action(blocks.DISCARD)
-    async def discard(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def discard(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if not await from_agent(services, body):
-            return
         await client.views_open(
             trigger_id=body["trigger_id"], view=blocks.discard_modal(draft_id_of(body))
         )
 
     @app.action(blocks.REGENERATE)
-    async def regenerate(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def regenerate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if not await from_agent(services, body):
-            return
         draft_id = draft_id_of(body)
         tone = body["actions"][0]["selected_option"]["value"]
         if tone == blocks.CUSTOM_TONE:
@@ -111,65 +78,30 @@ def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
                 trigger_id=body["trigger_id"], view=blocks.guidance_modal(draft_id)
             )
             return
-        await enqueue_regenerate(
-            services, worker, draft_id=draft_id, user_id=body["user"]["id"], tone=tone
-        )
-        await tell(services, body, f"Regenerating the draft in a {tone} tone…")
+        await desk.regenerate.request(draft_id=draft_id, user_id=body["user"]["id"], tone=tone)
+        desk.jobs.wake()
+        await tell(client, body, f"Regenerating the draft in a {tone} tone…")
 
     @app.action(blocks.CHOOSE_OFFERS)
-    async def choose_offers(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def choose_offers(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if not await from_agent(services, body):
-            return
-        draft_id = draft_id_of(body)
-        draft = await store.get_draft(draft_id=draft_id)
-        if draft is None or draft.status != "pending":
-            await tell(services, body, "This draft can no longer be changed.")
-            return
         picked = [o["value"] for o in body["actions"][0].get("selected_options") or []]
-        offers = offers_by_id(services.playbook.current(), picked, draft.offers)
-        await store.set_offers(draft_id=draft_id, user_id=body["user"]["id"], offers=offers)
-        metrics.DECISIONS.labels(action="choose_offer").inc()
-        await refresh_card(services, draft_id)
+        changed = await desk.revise.choose_offers(
+            draft_id=draft_id_of(body), user_id=body["user"]["id"], offer_ids=picked
+        )
+        if changed is None:
+            await tell(client, body, "This draft can no longer be changed.")
+
+    @app.action(blocks.SHARE)
+    async def share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        if not await desk.cards.share(draft_id_of(body)):
+            await tell(client, body, "This draft has no card to share.")
 
     @app.action(blocks.RETRY)
-    async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if not await from_agent(services, body):
-            return
-        draft_id = draft_id_of(body)
-        draft = await store.restart_draft(draft_id=draft_id)
-        if draft is None:
-            await tell(services, body, "This draft is not waiting for a retry.")
-            return
-        await store.enqueue(kind="draft", complaint_id=draft.complaint_id, payload={"force": True})
-        # Show "Drafting…" before waking the worker: a fast model could otherwise fill the
-        # card first and this older render would then overwrite it, buttons and all.
-        await refresh_card(services, draft_id)
-        worker.wake()
-
-
-async def enqueue_regenerate(
-    services: Services,
-    worker: JobWorker,
-    *,
-    draft_id: int,
-    user_id: str,
-    tone: str | None = None,
-    guidance: str | None = None,
-) -> None:
-    draft = await services.store.get_draft(draft_id=draft_id)
-    await services.store.enqueue(
-        kind="regenerate",
-        complaint_id=draft.complaint_id if draft else None,
-        draft_id=draft_id,
-        payload={"draft_id": draft_id, "tone": tone, "guidance": guidance, "user_id": user_id},
-    )
-    await services.store.record_decision(
-        draft_id=draft_id,
-        user_id=user_id,
-        action="regenerate",
-        detail={"tone": tone, "guidance": guidance},
-    )
-    metrics.DECISIONS.labels(action="regenerate").inc()
-    worker.wake()
+        if await desk.draft.retry(draft_id=draft_id_of(body)):
+            desk.jobs.wake()
+        else:
+            await tell(client, body, "This draft is not waiting for a retry.")

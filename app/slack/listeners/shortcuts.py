@@ -6,68 +6,57 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from app.domain.redact import redact
-from app.slack.briefs import brief_thread
-from app.slack.listeners.actions import NOT_AN_AGENT
-from app.slack.services import Services
-from app.slack.worker import JobWorker
-from app.store import NewComplaint
+from app.slack.deps import ListenerDeps
+from app.slack.listeners.briefs import answer_with_brief
+from app.usecases import Message
 
 DRAFT_SHORTCUT = "draft_reply"
 SUMMARIZE_SHORTCUT = "summarize_thread"
+DRAFTING_PRIVATELY = (
+    "Drafting a reply; I'll send it to you in a direct message, where only you can see it "
+    "until you approve it or share it in the review channel."
+)
+ALREADY_REQUESTED = (
+    "A draft for this message already exists: look for its card in the review channel "
+    "or in your direct messages with me."
+)
 
 
-async def _from_agent(services: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
-    user = body["user"]
-    if await services.agents.is_agent(user["id"], team_id=user.get("team_id")):
-        return True
-    await respond(text=NOT_AN_AGENT, response_type="ephemeral")
-    return False
+def register(app: AsyncApp, deps: ListenerDeps) -> None:
+    desk = deps.desk
 
-
-def register(app: AsyncApp, services: Services, worker: JobWorker) -> None:
     @app.shortcut(DRAFT_SHORTCUT)
     async def draft_reply(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        if not await _from_agent(services, body, respond):
-            return
-        user, message, channel = body["user"], body["message"], body["channel"]["id"]
-        text = (message.get("text") or "").strip()
-        if not text:
+        message = body["message"]
+        if not (message.get("text") or "").strip():
             await respond(text="That message has no text to reply to.", response_type="ephemeral")
             return
-        accepted = await services.store.accept_complaint(
-            complaint=NewComplaint(
+        accepted = await desk.intake.requested(
+            Message(
                 team_id=(body.get("team") or {}).get("id", ""),
-                channel_id=channel,
-                message_ts=message["ts"],
-                thread_ts=message.get("thread_ts") or message["ts"],
-                user_id=message.get("user") or "",
-                text=redact(text).text,
-                source="shortcut",
-                requested_by=user["id"],
-            )
+                channel=body["channel"]["id"],
+                ts=message["ts"],
+                thread_ts=message.get("thread_ts"),
+                user=message.get("user") or "",
+                user_team=message.get("user_team"),
+                text=message["text"],
+            ),
+            source="shortcut",
+            asker=body["user"]["id"],
         )
-        worker.wake()
-        note = (
-            f"Drafting a reply; the card will appear in <#{services.review_channel}>."
-            if accepted
-            else f"A draft for this message was already requested; see <#{services.review_channel}>."
-        )
+        desk.jobs.wake()
+        note = DRAFTING_PRIVATELY if accepted else ALREADY_REQUESTED
         await respond(text=note, response_type="ephemeral")
 
     @app.shortcut(SUMMARIZE_SHORTCUT)
     async def summarize(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        if not await _from_agent(services, body, respond):
-            return
         message = body["message"]
         await respond(text="Summarizing the thread…", response_type="ephemeral")
-        services.after_ack(
-            brief_thread(
-                services,
-                channel=body["channel"]["id"],
-                thread_ts=message.get("thread_ts") or message["ts"],
-                respond=respond,
-            )
+        await answer_with_brief(
+            deps,
+            respond,
+            channel=body["channel"]["id"],
+            thread_ts=message.get("thread_ts") or message["ts"],
         )

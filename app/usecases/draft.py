@@ -1,0 +1,172 @@
+"""Draft a stored complaint: triage, post a card, fill it with the reviewed draft.
+
+Runs as a durable job after the ack.  A watched message that is not a
+complaint needing a reply is counted and left alone; a message an agent
+asked about is always drafted.  An LLM failure ends on a card with Retry,
+so a complaint is never lost silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import structlog
+
+from app import metrics
+from app.domain.draft_life import DraftState
+from app.domain.drafting import DraftingPipeline
+from app.domain.limits import cap_history
+from app.domain.models import Complaint as DomainComplaint
+from app.domain.models import DraftResult, ThreadMessage
+from app.domain.ports import LLMBadOutput, LLMError
+from app.store import Complaint, Store
+from app.usecases.cards import CardDesk
+from app.usecases.ports import SlackFailure, SlackPort
+
+log = structlog.get_logger(__name__)
+
+
+def explain(exc: LLMError) -> str:
+    """The agent-facing reason of an LLM failure, counted by kind."""
+    kind = "bad_output" if isinstance(exc, LLMBadOutput) else "unavailable"
+    metrics.LLM_ERRORS.labels(kind=kind).inc()
+    return str(exc)
+
+
+class ConversationReader:
+    """The complaint as the pipeline sees it: its text and the thread before it."""
+
+    def __init__(self, store: Store, slack: SlackPort, *, max_history_chars: int) -> None:
+        self._store = store
+        self._slack = slack
+        self._max_history_chars = max_history_chars
+
+    async def complaint(self, complaint: Complaint) -> DomainComplaint:
+        history: list[ThreadMessage] = []
+        if complaint.thread_ts and complaint.thread_ts != complaint.message_ts:
+            try:
+                history = await self._slack.read_thread(
+                    channel=complaint.channel_id,
+                    thread_ts=complaint.thread_ts,
+                    before_ts=complaint.message_ts,
+                )
+            except SlackFailure as exc:
+                log.warning("thread_history_unavailable", error=exc.error)
+        # The newest turns matter most; older ones would only cost tokens.
+        history = cap_history(history, self._max_history_chars).messages
+        return DomainComplaint(
+            text=complaint.text, customer_name=complaint.user_name, history=history
+        )
+
+    async def with_permalink(self, complaint: Complaint) -> Complaint:
+        """The card links to the customer's message; Slack builds the link, once per complaint."""
+        if complaint.permalink:
+            return complaint
+        link = await self._slack.permalink(channel=complaint.channel_id, ts=complaint.message_ts)
+        if link is None:
+            return complaint
+        await self._store.set_permalink(complaint_id=complaint.id, permalink=link)
+        return replace(complaint, permalink=link)
+
+
+class DraftComplaint:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: DraftingPipeline,
+        reader: ConversationReader,
+        cards: CardDesk,
+    ) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._reader = reader
+        self._cards = cards
+
+    async def __call__(self, *, complaint_id: int, force: bool = False) -> None:
+        complaint = await self._store.get_complaint(complaint_id=complaint_id)
+        if complaint is None:
+            return
+        forced = complaint.source != "watch" or force
+        complaint = await self._reader.with_permalink(complaint)
+        domain = await self._reader.complaint(complaint)
+        try:
+            triaged = await self._pipeline.triage(domain)
+        except LLMError as exc:
+            # The message may be a complaint: agents see a card with Retry.
+            await self._fail(complaint, exc)
+            return
+        # Watching drafts complaints only: questions and praise are counted, not drafted.
+        needs_reply = triaged.value.kind == "complaint" and triaged.value.needs_reply
+        if not forced and not needs_reply:
+            metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{triaged.value.kind}").inc()
+            log.info("message_needs_no_reply", kind=triaged.value.kind)
+            return
+        draft = await self._store.start_draft(complaint_id=complaint.id)
+        if draft.status == DraftState.SUPERSEDED:
+            return
+        structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
+        draft = await self._cards.show(complaint, draft)
+        try:
+            result = await self._pipeline.draft(
+                domain, triage=triaged.value, guidance=complaint.guidance
+            )
+        except LLMError as exc:
+            await self._mark_failed(draft.id, explain(exc))
+            return
+        result = result.model_copy(
+            update={
+                "usage": result.usage + triaged.usage,
+                "llm_ms": result.llm_ms + triaged.latency_ms,
+            }
+        )
+        await self._store.save_draft_result(draft_id=draft.id, result=result)
+        metrics.DRAFTS.labels(outcome="drafted").inc()
+        await self._cards.refresh(draft.id)
+
+    async def give_up(self, *, complaint_id: int, error: str) -> None:
+        """A draft job that kept failing: its card says so and offers Retry, so nothing is lost."""
+        complaint = await self._store.get_complaint(complaint_id=complaint_id)
+        if complaint is None:
+            return
+        draft = await self._store.start_draft(complaint_id=complaint.id)
+        if draft.status != DraftState.DRAFTING:
+            return
+        if not draft.card_ts:
+            draft = await self._cards.show(complaint, draft)
+        await self._mark_failed(
+            draft.id, f"drafting kept failing ({error}); press Retry to try again"
+        )
+
+    async def retry(self, *, draft_id: int) -> bool:
+        """Retry a failed draft; False when it is not waiting for a retry."""
+        draft = await self._store.restart_draft(draft_id=draft_id)
+        if draft is None:
+            return False
+        await self._store.enqueue(
+            kind="draft", complaint_id=draft.complaint_id, payload={"force": True}
+        )
+        # Show "Drafting…" before the job runs: a fast model could otherwise fill the
+        # card first and this older drawing would then overwrite it, buttons and all.
+        await self._cards.refresh(draft_id)
+        return True
+
+    async def _fail(self, complaint: Complaint, exc: LLMError) -> None:
+        draft = await self._store.start_draft(complaint_id=complaint.id)
+        draft = await self._cards.show(complaint, draft)
+        await self._mark_failed(draft.id, explain(exc))
+
+    async def _mark_failed(self, draft_id: int, error: str) -> None:
+        await self._store.mark_draft_failed(draft_id=draft_id, error=error)
+        metrics.DRAFTS.labels(outcome=DraftState.FAILED).inc()
+        await self._cards.refresh(draft_id)
+
+
+class PreviewDraft:
+    """A draft of pasted text for the asker alone: nothing stored, nothing sendable."""
+
+    def __init__(self, pipeline: DraftingPipeline) -> None:
+        self._pipeline = pipeline
+
+    async def __call__(self, text: str) -> DraftResult:
+        """Raises ``LLMError`` when the model cannot be reached or answers nonsense."""
+        return await self._pipeline.draft(DomainComplaint(text=text))

@@ -1,0 +1,166 @@
+"""The job runner: durable jobs from the store, run concurrently after the ack.
+
+A listener only records a job and wakes the runner.  Jobs are claimed with
+a lease in the store, so if this process dies mid-draft another process (or
+this one, restarted) claims the job once the lease runs out and finishes
+it, reusing the card that was already posted.  A job whose lease is lost
+(taken over, or not extended for a whole lease) is stopped here, and leaves
+its outcome to the worker that holds it now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any
+
+import structlog
+
+from app import metrics
+from app.store import Job, Store
+from app.usecases.ports import SlackFailure
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_S = 5.0
+POLL_S = 1.0
+RETRY_S = 5.0
+MAX_ATTEMPTS = 5
+
+Handler = Callable[[Job], Coroutine[Any, Any, None]]
+GiveUp = Callable[[Job, str], Awaitable[None]]
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: Store,
+        handlers: Mapping[str, Handler],
+        *,
+        worker_id: str,
+        concurrency: int,
+        lease_s: float,
+        give_up: GiveUp,
+    ) -> None:
+        self._store = store
+        self._handlers = handlers
+        self._worker_id = worker_id
+        self._give_up = give_up
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._lease_s = lease_s
+        # Several heartbeats per lease, so one slow store write never loses a live job.
+        self._heartbeat_s = min(HEARTBEAT_S, lease_s / 4)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and start jobs until stopped; never more than ``concurrency`` at once."""
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                job = await self._store.claim_job(worker=self._worker_id, lease_s=self._lease_s)
+            except Exception:
+                self._slots.release()
+                log.exception("job_claim_failed")
+                await asyncio.sleep(POLL_S)
+                continue
+            if job is None:
+                self._slots.release()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+                continue
+            task = asyncio.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, job: Job) -> None:
+        metrics.JOBS_RUNNING.inc()
+        lease = _Lease()
+        try:
+            with structlog.contextvars.bound_contextvars(job_id=job.id, job_kind=job.kind):
+                # The handler runs as its own task so that losing the lease can stop it.
+                work = asyncio.create_task(self._handlers[job.kind](job))
+            heartbeat = asyncio.create_task(self._heartbeat(job.id, work, lease))
+            try:
+                await work
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+            await self._store.finish_job(job_id=job.id, worker=self._worker_id)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if lease.lost and current is not None and not current.cancelling():
+                # Another worker owns the job now; its outcome is theirs to record.
+                log.warning("job_stopped_lease_lost", job_id=job.id)
+                return
+            raise
+        except Exception as exc:
+            # Slack refusing after its own retries, or a busy database: try again
+            # later; after MAX_ATTEMPTS, show the agent a card with Retry.
+            error = exc.error if isinstance(exc, SlackFailure) else type(exc).__name__
+            log.warning(
+                "job_failed", job_id=job.id, error=error, attempts=job.attempts, exc_info=True
+            )
+            try:
+                await self._after_failure(job, error)
+            except Exception:
+                # The lease runs out and another attempt claims the job.
+                log.exception("job_failure_not_recorded", job_id=job.id)
+        finally:
+            metrics.JOBS_RUNNING.dec()
+            self._slots.release()
+
+    async def _after_failure(self, job: Job, error: str) -> None:
+        if job.attempts < MAX_ATTEMPTS:
+            await self._store.retry_job_later(
+                job_id=job.id, worker=self._worker_id, error=error, delay_s=RETRY_S * job.attempts
+            )
+            return
+        await self._store.fail_job(job_id=job.id, worker=self._worker_id, error=error)
+        await self._give_up(job, error)
+
+    async def _heartbeat(self, job_id: int, work: asyncio.Task[None], lease: _Lease) -> None:
+        """Extend the lease while the job runs; stop the job once the lease is gone.
+
+        Gone means another worker took the job, or no extension got through
+        for a whole lease (the store unreachable): by then another worker may
+        have claimed it, and two must never run one job.
+        """
+        held_until = time.monotonic() + self._lease_s
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            try:
+                kept = await self._store.extend_lease(
+                    job_id=job_id, worker=self._worker_id, lease_s=self._lease_s
+                )
+            except Exception:
+                log.warning("job_lease_not_extended", job_id=job_id, exc_info=True)
+                kept = time.monotonic() < held_until
+            else:
+                if kept:
+                    held_until = time.monotonic() + self._lease_s
+            if not kept:
+                log.warning("job_lease_lost", job_id=job_id)
+                lease.lost = True
+                work.cancel()
+                return
+
+
+class _Lease:
+    """What the heartbeat tells the job's runner: whether it cancelled the job."""
+
+    lost = False

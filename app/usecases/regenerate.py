@@ -1,0 +1,69 @@
+"""Regenerate: rewrite a pending draft in another tone or after the agent's guidance."""
+
+from __future__ import annotations
+
+from app import metrics
+from app.domain.draft_life import DraftState
+from app.domain.drafting import DraftingPipeline
+from app.domain.ports import LLMError
+from app.domain.redact import redact
+from app.store import Store
+from app.usecases.cards import CardDesk
+from app.usecases.draft import ConversationReader, explain
+
+
+class Regenerate:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: DraftingPipeline,
+        reader: ConversationReader,
+        cards: CardDesk,
+    ) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._reader = reader
+        self._cards = cards
+
+    async def request(
+        self, *, draft_id: int, user_id: str, tone: str | None = None, guidance: str | None = None
+    ) -> None:
+        """Queue the rewrite; the job runner does it after the ack."""
+        # Guidance leaves for the LLM like customer text does, so it is redacted too.
+        guidance = redact(guidance).text if guidance else None
+        draft = await self._store.get_draft(draft_id=draft_id)
+        await self._store.enqueue(
+            kind="regenerate",
+            complaint_id=draft.complaint_id if draft else None,
+            draft_id=draft_id,
+            payload={"draft_id": draft_id, "tone": tone, "guidance": guidance, "user_id": user_id},
+        )
+        await self._store.record_decision(
+            draft_id=draft_id,
+            user_id=user_id,
+            action="regenerate",
+            detail={"tone": tone, "guidance": guidance},
+        )
+        metrics.DECISIONS.labels(action="regenerate").inc()
+
+    async def __call__(
+        self, *, draft_id: int, user_id: str, tone: str | None, guidance: str | None
+    ) -> None:
+        draft = await self._store.get_draft(draft_id=draft_id)
+        if draft is None or draft.status != DraftState.PENDING:
+            return
+        complaint = await self._store.get_complaint(complaint_id=draft.complaint_id)
+        previous = draft.as_result()
+        if complaint is None or previous is None:
+            return
+        try:
+            result = await self._pipeline.rewrite(
+                await self._reader.complaint(complaint), previous, tone=tone, guidance=guidance
+            )
+        except LLMError as exc:
+            await self._store.note_draft_error(draft_id=draft.id, error=explain(exc))
+            await self._cards.refresh(draft.id)
+            return
+        await self._store.replace_result(draft_id=draft.id, result=result, user_id=user_id)
+        metrics.DRAFTS.labels(outcome="regenerated").inc()
+        await self._cards.refresh(draft.id)
