@@ -29,6 +29,7 @@ LLM_SECONDS = Histogram(
 LLM_CALLS = Counter("tactful_llm_calls_total", "LLM HTTP calls", ["ok"])
 LLM_ERRORS = Counter("tactful_llm_errors_total", "LLM failures surfaced to agents", ["kind"])
 LLM_TOKENS = Counter("tactful_llm_tokens_total", "Tokens used", ["type"])
+JOBS_QUEUED = Gauge("tactful_jobs_queued", "Jobs waiting in the store, all instances")
 JOBS_RUNNING = Gauge("tactful_jobs_running", "Drafting jobs running in this process")
 SLACK_SEND_FAILURES = Counter(
     "tactful_slack_send_failures_total", "Replies Slack refused after retries", ["error"]

@@ -44,6 +44,6 @@ def build_drafting(settings: Settings, *, llm: LLMClient | None = None) -> Draft
     return Drafting(
         client,
         playbook,
-        DraftingPipeline(client, playbook.current),
+        DraftingPipeline(client, playbook.current, link_allowlist=settings.link_allowlist),
         BriefingPipeline(client, playbook.current),
     )

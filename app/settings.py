@@ -9,11 +9,17 @@ value becomes one line that names the variable and says how to set it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -97,6 +103,11 @@ class Settings(BaseSettings):
     # first (app.domain.limits.cap_history).
     max_history_chars: int = Field(
         20000, ge=1000, le=500_000, validation_alias="TACTFUL_MAX_HISTORY_CHARS"
+    )
+    # Hosts a reply may link to (subdomains included), on top of guardrails.yaml's
+    # allowed_link_hosts; any other link is a block flag on the card.
+    link_allowlist: Annotated[list[str], NoDecode, BeforeValidator(_split_ids)] = Field(
+        default_factory=list, validation_alias="TACTFUL_LINK_ALLOWLIST"
     )
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
@@ -213,8 +224,3 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(
             f"{name} is invalid: {message}{shown}. Fix it in the environment or in .env."
         ) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

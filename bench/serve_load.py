@@ -24,15 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import shutil
 import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -44,141 +41,30 @@ from bench.load_report import (
     parse_metrics,
     print_report,
 )
-from bench.processes import (
-    Child,
-    MemorySampler,
-    child_env,
-    free_port,
-    start_child,
-    thread_cpu_seconds,
+from bench.load_run import (
+    PY_SPY_RATE_HZ,
+    LoadRun,
+    read_fakes,
+    start_fakes,
+    start_py_spy,
+    start_tactful,
+    wait_for_cards,
+    wait_healthy,
 )
+from bench.processes import MemorySampler, thread_cpu_seconds
 from bench.slack_load import complaint_texts, schedule, send_all
 from tests.fakes.scratch_postgres import PostgresServer
-from tests.fakes.support_workspace import REVIEW, bot_environment, workspace_seed
-
-REPO = Path(__file__).resolve().parents[1]
-PY_SPY_RATE_HZ = 100
 
 
-async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
-    async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
-        response.raise_for_status()
-        return await response.json()
-
-
-async def wait_healthy(
-    session: aiohttp.ClientSession, url: str, bot: Child, timeout_s: float
-) -> None:
-    """Wait until GET /healthz answers 200; fail if the bot exits or takes too long."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout_s:
-        if not bot.running:
-            raise RuntimeError(
-                f"tactful serve exited with {bot.process.returncode}:\n{bot.log_tail()}"
-            )
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as response:
-                if response.status == 200:
-                    return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"/healthz was not 200 within {timeout_s} s:\n{bot.log_tail()}")
-
-
-async def wait_for_cards(
-    session: aiohttp.ClientSession,
-    slack_base: str,
-    bot: Child,
-    count: int,
-    deadline: float,
-) -> int:
-    """Poll the fake Slack's cheap counter until ``count`` cards are complete or time is up."""
-    complete = 0
-    while time.monotonic() < deadline and bot.running:
-        complete = (await get_json(session, f"{slack_base}/_bench/progress"))["complete_cards"]
-        if complete >= count:
-            break
-        await asyncio.sleep(0.1)
-    return int(complete)
-
-
-@dataclass
-class Run:
-    options: argparse.Namespace
-    workdir: Path
-    children: list[Child] = field(default_factory=list)
-    postgres: PostgresServer | None = None  # the server of --postgres
-    postgres_db: str | None = None  # the scratch database on it, dropped at the end
-
-    async def start(self, name: str, argv: list[str], **kw: Any) -> tuple[Child, str | None]:
-        child, url = await start_child(
-            name, argv, cwd=kw.pop("cwd", REPO), log_dir=self.workdir, **kw
-        )
-        self.children.append(child)
-        return child, url
-
-    async def stop_all(self) -> None:
-        # The bot first, so it does not spend its shutdown failing to reach the fakes.
-        for child in reversed(self.children):
-            await child.stop()
-
-    def kill_all(self) -> None:
-        for child in self.children:
-            child.kill_now()
-
-
-async def bench(options: argparse.Namespace, run: Run) -> Figures:
-    workdir, python = run.workdir, sys.executable
+async def bench(options: argparse.Namespace, run: LoadRun) -> Figures:
     texts = complaint_texts(options.events)
-    seed = workdir / "seed.json"
-    seed.write_text(json.dumps(workspace_seed(texts)))
-    fake_env = child_env({})
-    _, slack_url = await run.start(
-        "fake-slack",
-        [python, "-m", "bench.traced_slack", "--review-channel", REVIEW, "--seed", str(seed)],
-        env=fake_env,
-        url_timeout_s=20,
-    )
-    _, llm_url = await run.start(
-        "fake-openai",
-        [
-            python,
-            "-m",
-            "tests.fakes.openai_api",
-            "--print-url",
-            "--latency",
-            str(options.llm_latency),
-        ],
-        env=fake_env,
-        url_timeout_s=20,
-    )
-    assert slack_url and llm_url
-    if run.postgres is not None:
-        run.postgres_db = await run.postgres.create_database("tactful_bench")
-        database = run.postgres.url(run.postgres_db)
-    else:
-        database = f"sqlite:///{workdir / 'bench.db'}"
-    slack_base = slack_url.removesuffix("/").removesuffix("/api")
-    port = free_port()
-    settings = bot_environment(
-        slack_url=slack_url,
-        openai_url=llm_url,
-        database_url=database,
-        TACTFUL_LOG_LEVEL="WARNING",
-    )
+    fakes = await start_fakes(run, texts, llm_latency_s=options.llm_latency)
+    database = await run.scratch_database()
+    settings = fakes.bot_settings(database, TACTFUL_LOG_LEVEL="WARNING")
     if options.concurrency is not None:
         settings["TACTFUL_MAX_CONCURRENT_DRAFTS"] = str(options.concurrency)
-    tactful = Path(python).with_name("tactful")
-    argv = (
-        [str(tactful)] if tactful.exists() else [python, "-c", "from app.cli import main; main()"]
-    )
-    bot_url = f"http://127.0.0.1:{port}"
     spawned = time.monotonic()
-    bot, _ = await run.start(
-        "tactful-serve",
-        [*argv, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=child_env(settings),
-    )
+    bot, bot_url = await start_tactful(run, settings)
     memory = MemorySampler(bot.pid)
     memory.start()
     sends = schedule(
@@ -199,13 +85,17 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
     ):
         await wait_healthy(control, f"{bot_url}/healthz", bot, timeout_s=60)
         figures.ready_s = time.monotonic() - spawned
-        spy = await start_py_spy(run, bot, options) if options.py_spy else None
+        spy = None
+        if options.py_spy:
+            spy = await start_py_spy(
+                run, bot, duration_s=options.deadline + options.settle + 30
+            )
         cpu_before = thread_cpu_seconds(bot.pid)
         first_send = time.monotonic()
         figures.acks = await send_all(session, f"{bot_url}/slack/events", sends)
         figures.first_send = min((a.sent_at for a in figures.acks), default=first_send)
         await wait_for_cards(
-            control, slack_base, bot, options.events, deadline=first_send + options.deadline
+            control, fakes, [bot], options.events, deadline=first_send + options.deadline
         )
         cpu_after = thread_cpu_seconds(bot.pid)
         figures.run_seconds = time.monotonic() - first_send
@@ -213,54 +103,25 @@ async def bench(options: argparse.Namespace, run: Run) -> Figures:
         figures.cpu_other_s = cpu_after[1] - cpu_before[1]
         # Late duplicates (a job claimed twice, a retry drafted again) would show up now.
         await asyncio.sleep(options.settle)
-        figures.slack = await get_json(control, f"{slack_base}/_bench/summary")
-        figures.llm = await get_json(control, f"{llm_url.removesuffix('/v1')}/_fake/stats")
+        seen = await read_fakes(control, fakes)
+        figures.slack, figures.llm = seen["slack"], seen["llm"]
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
             async with control.get(f"{bot_url}/metrics") as response:
                 figures.metrics = parse_metrics(await response.text())
     if spy is not None:
         figures.spy_seconds = time.monotonic() - first_send
         await spy.stop(grace_s=15.0, signum=signal.SIGINT)  # py-spy writes its file on SIGINT
-        figures.spy_file, figures.spy_rate_hz = workdir / "py-spy.txt", PY_SPY_RATE_HZ
+        figures.spy_file, figures.spy_rate_hz = run.workdir / "py-spy.txt", PY_SPY_RATE_HZ
     memory.sample()
     await memory.stop()
     figures.peak_rss_bytes, figures.rss_samples = memory.peak_bytes, memory.samples
     figures.bot_alive_at_end = bot.running
     await run.stop_all()
-    if run.postgres is not None and run.postgres_db:
-        figures.store = await collect_postgres_store(run.postgres, run.postgres_db)
+    if run.postgres is not None and run.postgres_dbs:
+        figures.store = await collect_postgres_store(run.postgres, run.postgres_dbs[0])
     else:
-        figures.store = collect_store(workdir / "bench.db")
+        figures.store = collect_store(run.workdir / "bench.db")
     return figures
-
-
-async def start_py_spy(run: Run, bot: Child, options: argparse.Namespace) -> Child:
-    """Sample the bot (all threads, idle left out) until stopped with SIGINT."""
-    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-    if py_spy is None:
-        raise RuntimeError("--py-spy needs py-spy: .venv/bin/pip install py-spy")
-    spy, _ = await run.start(
-        "py-spy",
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(bot.pid),
-            "--rate",
-            str(PY_SPY_RATE_HZ),
-            "--threads",
-            # Without it py-spy pauses the bot for every sample, which is slower than the load.
-            "--nonblocking",
-            "--format",
-            "raw",
-            "--output",
-            str(run.workdir / "py-spy.txt"),
-            "--duration",
-            str(int(options.deadline + options.settle + 30)),
-        ],
-        env=child_env({}),
-    )
-    return spy
 
 
 def _default_concurrency() -> int:
@@ -325,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
-    run = Run(options, workdir)
+    run = LoadRun(workdir)
     if options.postgres:
         run.postgres = PostgresServer.from_url(options.postgres)
     code = 2  # the bench itself broke, whatever --no-fail says
@@ -352,13 +213,13 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-async def _bench_then_stop(options: argparse.Namespace, run: Run) -> Figures:
+async def _bench_then_stop(options: argparse.Namespace, run: LoadRun) -> Figures:
     try:
         return await bench(options, run)
     finally:
         await run.stop_all()
-        if run.postgres is not None and run.postgres_db and not options.keep:
-            await run.postgres.drop_database(run.postgres_db)
+        if not options.keep:
+            await run.drop_databases()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,21 +97,26 @@ def _delivery(
     )
 
 
-async def send_all(session: aiohttp.ClientSession, url: str, sends: list[Send]) -> list[Ack]:
+async def send_all(
+    session: aiohttp.ClientSession, url: str | Sequence[str], sends: list[Send]
+) -> list[Ack]:
     """Fire each request at its time as its own task; return when every answer is in.
 
     Like Slack, an original delivery that gets no answer within 3 s, or an
     answer other than 200, is delivered again at once with X-Slack-Retry-Num.
+    With several URLs (instances behind a load balancer) event ``i`` goes to
+    URL ``i mod n`` and its redelivery to the next one.
     """
+    urls = [url] if isinstance(url, str) else list(url)
     loop = asyncio.get_running_loop()
     acks: list[Ack] = []
 
-    async def post(index: int, kind: str, signed: Signed) -> Ack:
+    async def post(index: int, kind: str, signed: Signed, to: str) -> Ack:
         sent_at = time.monotonic()
         began = time.perf_counter()
         body, headers = signed
         try:
-            async with session.post(url, data=body, headers=headers) as response:
+            async with session.post(to, data=body, headers=headers) as response:
                 await response.read()
                 status = str(response.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -120,11 +126,13 @@ async def send_all(session: aiohttp.ClientSession, url: str, sends: list[Send]) 
         return ack
 
     async def deliver(send: Send) -> None:
-        first = asyncio.create_task(post(send.index, send.kind, send.signed))
+        to = urls[send.index % len(urls)]
+        first = asyncio.create_task(post(send.index, send.kind, send.signed, to))
         done, _ = await asyncio.wait({first}, timeout=SLACK_ACK_LIMIT_S)
         failed = not done or first.result().status != "200"
         if send.redelivery is not None and failed:
-            await post(send.index, "redelivery", send.redelivery)
+            again = urls[(send.index + 1) % len(urls)]
+            await post(send.index, "redelivery", send.redelivery, again)
         await first
 
     start = loop.time()

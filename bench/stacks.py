@@ -46,6 +46,7 @@ class StackSummary:
     by_component: Counter[str]
     ack_path: int
     top_app_frames: list[tuple[str, int]]
+    top_leaves: list[tuple[str, int]]  # innermost frames, any package: where the CPU itself goes
 
     def print(self, *, rate_hz: int, seconds: float) -> None:
         print(
@@ -62,6 +63,9 @@ class StackSummary:
         print("  hottest app/ functions on the main thread (inclusive):")
         for frame, count in self.top_app_frames:
             print(f"    {count / max(1, self.main_samples):6.1%}  {frame}")
+        print("  hottest functions on the main thread (self):")
+        for frame, count in self.top_leaves:
+            print(f"    {count / max(1, self.main_samples):6.1%}  {frame}")
 
 
 def _component(frames: list[str]) -> str:
@@ -74,12 +78,13 @@ def _component(frames: list[str]) -> str:
 
 def _short(frame: str) -> str:
     """``func (path/app/x.py:12)`` -> ``func (app/x.py)``: one entry per function."""
-    return re.sub(r"\((app/[^:]+):\d+\)", r"(\1)", frame)
+    return re.sub(r"\(([^():]+):\d+\)", r"(\1)", frame)
 
 
 def summarize(path: Path, *, top: int = 12) -> StackSummary:
     by_component: Counter[str] = Counter()
     app_frames: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     main = other = ack = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -93,8 +98,11 @@ def summarize(path: Path, *, top: int = 12) -> StackSummary:
             continue  # py-spy counts a thread waiting in epoll as active; it is not
         main += count
         by_component[_component(frames)] += count
+        leaves[_short(frames[-1])] += count
         if any(_ACK_PATH.search(f) for f in frames):
             ack += count
         for frame in {_short(f) for f in frames if _APP_FRAME.search(f) and "app/cli.py" not in f}:
             app_frames[frame] += count
-    return StackSummary(main, other, by_component, ack, app_frames.most_common(top))
+    return StackSummary(
+        main, other, by_component, ack, app_frames.most_common(top), leaves.most_common(top)
+    )

@@ -17,7 +17,7 @@ compare them with its own.
 
 Usage (the URL is the first stdout line)::
 
-    python -m bench.traced_slack --review-channel C0REVIEW --seed seed.json
+    python -m bench.traced_slack --review-channel C0REVIEW --seed seed.json [--rate-limits]
 """
 
 from __future__ import annotations
@@ -86,13 +86,11 @@ class TracedSlack(FakeSlack):
         self.review_channel = review_channel
         self.cards: dict[tuple[str, str], CardTrace] = {}
         self.complete_cards = 0
-        self.methods: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
         self.posts_by_channel: Counter[str] = Counter()
 
     def _record(self, call: SlackCall) -> None:
         super()._record(call)
-        self.methods[call.method] += 1
         if not call.ok:
             self.failures[f"{call.method}:{call.status}:{call.error}"] += 1
             return
@@ -130,7 +128,7 @@ class TracedSlack(FakeSlack):
         return web.json_response(
             {
                 "cards": [trace.as_json() for trace in self.cards.values()],
-                "methods": dict(self.methods),
+                "methods": dict(self.call_counts),
                 "failures": dict(self.failures),
                 "posts_by_channel": dict(self.posts_by_channel),
             }
@@ -143,9 +141,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=Path, help="JSON as for tests.fakes.slack_api --seed")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--rate-limits", action="store_true", help="answer 429 past Slack's published rate limits"
+    )
     options = parser.parse_args(argv)
     server = TracedSlack(
-        review_channel=options.review_channel, latency_s=options.latency, port=options.port
+        review_channel=options.review_channel,
+        latency_s=options.latency,
+        rate_limits=options.rate_limits,
+        port=options.port,
     )
     if options.seed is not None:
         server.seed(json.loads(options.seed.read_text()))

@@ -24,6 +24,8 @@ FORBIDDEN = {
     "playbook": ("slack_bolt", "slack_sdk", "openai", "app.slack", "app.llm", "app.store"),
     "store": ("slack_bolt", "slack_sdk", "openai", "app.slack", "app.llm"),
     "llm": ("slack_bolt", "slack_sdk", "app.slack", "app.store"),
+    # The use cases see Slack only through SlackPort, and the LLM only through the pipelines.
+    "usecases": ("slack_bolt", "slack_sdk", "openai", "app.slack", "app.llm", "app.cli"),
 }
 
 
@@ -65,7 +67,7 @@ def test_only_the_slack_package_talks_to_slack() -> None:
     assert users and all(u.startswith("app/slack/") for u in users), users
 
 
-@pytest.mark.parametrize("module", ["app.llm", "app.store", "app.playbook"])
+@pytest.mark.parametrize("module", ["app.llm", "app.store", "app.playbook", "app.usecases"])
 def test_public_names_are_declared_and_importable(module: str) -> None:
     package = importlib.import_module(module)
     assert package.__all__, f"{module} declares its public names"

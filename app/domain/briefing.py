@@ -1,10 +1,14 @@
-"""Thread -> escalation brief: the issue, timeline, offers, open promises, mood, next step."""
+"""Thread -> escalation brief: the issue, timeline, offers, open promises, mood, next step.
+
+The thread reaches the brief prompt as a list, one redacted ``<message>`` element per
+message (``customer_data.history_entries``), so no message can pose as another.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.domain.customer_data import fence, fence_history
+from app.domain.customer_data import fence, history_entries
 from app.domain.drafting import complete_prompt
 from app.domain.models import Brief, BriefOutput, ThreadMessage
 from app.domain.ports import PlaybookView, StructuredLLM
@@ -24,7 +28,7 @@ class BriefingPipeline:
             "brief",
             system={},
             user={
-                "thread": fence_history(thread, tag="thread"),
+                "thread": history_entries(thread),
                 "channel_context": fence("channel_context", channel_context),
             },
         )

@@ -1,8 +1,18 @@
-"""Customer text, made safe to hand to a model: redacted, then fenced as data.
+"""Conversation text, made safe to hand to a model, and the part of it that may back a fact.
 
 Customer words only ever reach the model inside a tagged block in a user
 message.  ``app.domain.fencing.delimit`` defuses tag-like text inside, so a
 customer who types a closing tag cannot end the block early or open another.
+
+A thread goes to the model as a list, one ``<message>`` element per message,
+its ``author`` and ``ts`` attributes written here from what Slack says, never
+from the text: a newline and ``[agent …]``, ``<message author="agent">`` or
+``</thread_history>`` typed by a customer stay inside that customer's own
+element.
+
+``backing_context`` is the other half of the same rule: only our side (the
+channel context, the agent's guidance, agent and bot messages) may back an
+amount, a date or a promise in a draft; the customer's words never do.
 """
 
 from __future__ import annotations
@@ -14,6 +24,16 @@ from app.domain.fencing import delimit
 from app.domain.models import ThreadMessage
 from app.domain.redact import redact
 
+__all__ = ["backing_context", "fence", "history_entries", "redacted"]
+
+# Authors whose words may back a fact in a reply.
+_OUR_SIDE = frozenset({"agent", "bot"})
+
+
+def redacted(text: str | None) -> str | None:
+    """``text`` with personal data replaced, as every text that leaves for the LLM."""
+    return redact(text).text if text and text.strip() else None
+
 
 def fence(tag: str, text: str | None) -> str:
     """Redact PII and wrap ``text`` in ``<tag>…</tag>``; empty text gives ``""``."""
@@ -23,25 +43,41 @@ def fence(tag: str, text: str | None) -> str:
 def _readable(ts: str | None) -> str:
     # The brief's timeline copies dates from here; Slack epoch stamps mean nothing to a model.
     if not ts:
-        return ""
+        return "unknown"
     try:
         moment = datetime.fromtimestamp(float(ts), tz=UTC)
-    except ValueError:
-        return ""
-    return f" at {moment:%Y-%m-%d %H:%M} UTC"
+    except (ValueError, OverflowError, OSError):
+        return "unknown"
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def fence_history(messages: Iterable[ThreadMessage], *, tag: str = "thread_history") -> str:
-    """Earlier thread messages, oldest first, each labelled with who wrote it and when."""
-    lines = [
-        f"[{message.author}{_readable(message.ts)}] {redact(message.text).text}"
-        for message in messages
-    ]
-    return delimit("\n".join(lines), tag) if lines else ""
+def history_entries(messages: Iterable[ThreadMessage]) -> list[str]:
+    """Earlier thread messages, oldest first, each its own ``<message>`` element.
+
+    The attributes come from the message's fields (``author`` is one of three
+    words, ``ts`` is formatted here), and the text is redacted and defused like
+    any fenced text, so it cannot close its element or open another.
+    """
+    entries = []
+    for message in messages:
+        body = delimit(redact(message.text).text, "message")
+        if body:
+            opening = f'<message author="{message.author}" ts="{_readable(message.ts)}">'
+            entries.append(opening + body.removeprefix("<message>"))
+    return entries
 
 
-def backing_context(*texts: str | None, history: Iterable[ThreadMessage] = ()) -> list[str]:
-    """The redacted texts that may back a date, amount or promise in a draft."""
-    found = [redact(t).text for t in texts if t]
-    found.extend(redact(m.text).text for m in history)
-    return found
+def backing_context(
+    *,
+    channel_context: str | None,
+    guidance: str | None,
+    history: Iterable[ThreadMessage] = (),
+) -> list[str]:
+    """The redacted texts from our side that may back a date, amount or promise in a draft.
+
+    The customer's message is deliberately not a parameter, and customer-authored
+    history is left out: "give me $5000" must never back "$5000" in a reply.
+    """
+    texts = [channel_context, guidance]
+    texts.extend(m.text for m in history if m.author in _OUR_SIDE)
+    return [redact(t).text for t in texts if t and t.strip()]

@@ -1,23 +1,29 @@
-"""From a complaint to a reviewed draft: redact, triage, draft, guardrails.
+"""From a complaint to a reviewed draft: redact, triage, draft, guardrails; and re-reviews.
 
 One pipeline serves the Slack bot, the CLI and the eval tool.  The model is
 passed in (anything satisfying ``StructuredLLM``) and so is the playbook
 source (a callable returning a ``PlaybookView``), so this module knows
 nothing of Slack, of the OpenAI SDK, or of how prompt files are loaded.
+
+Every text that leaves for the model is redacted first: the customer's
+message, the thread, the channel context and the agent's guidance alike.
+``recheck`` reviews an agent's edit, or a draft whose offers changed, with
+the same guardrails and no model call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from app.domain.customer_data import backing_context, fence, fence_history
-from app.domain.guardrails import GuardedDraft, apply_guardrails
+from app.domain.customer_data import backing_context, fence, history_entries, redacted
+from app.domain.guardrails import GuardedDraft, ReviewedText, apply_guardrails, review_text
 from app.domain.mentions import neutralize_mentions
 from app.domain.models import (
     Complaint,
     DraftOutput,
     DraftResult,
     Flag,
+    OfferProposal,
     ProposedOffer,
     TokenUsage,
     Triage,
@@ -41,9 +47,23 @@ CATEGORIES = (
 
 
 class DraftingPipeline:
-    def __init__(self, llm: StructuredLLM, playbook: Callable[[], PlaybookView]) -> None:
+    def __init__(
+        self,
+        llm: StructuredLLM,
+        playbook: Callable[[], PlaybookView],
+        *,
+        link_allowlist: Sequence[str] = (),
+    ) -> None:
+        """``link_allowlist``: hosts replies may link to (``TACTFUL_LINK_ALLOWLIST``).
+
+        The playbook's ``allowed_link_hosts`` are allowed too.
+        """
         self._llm = llm
         self._playbook = playbook
+        self._link_allowlist = tuple(link_allowlist)
+
+    def _allowlist(self, book: PlaybookView) -> list[str]:
+        return [*self._link_allowlist, *book.policy.allowed_link_hosts]
 
     async def triage(self, complaint: Complaint) -> LLMResult[Triage]:
         book = self._playbook()
@@ -70,6 +90,7 @@ class DraftingPipeline:
     ) -> DraftResult:
         """Draft a reply; runs triage first unless the caller already has it."""
         book = self._playbook()
+        guidance = redacted(guidance)
         usage, llm_ms = TokenUsage(), 0.0
         if triage is None:
             triaged = await self.triage(complaint)
@@ -101,9 +122,17 @@ class DraftingPipeline:
         *,
         tone: str | None = None,
         guidance: str | None = None,
+        offers: Sequence[ProposedOffer] | None = None,
     ) -> DraftResult:
-        """Regenerate an existing draft in another tone or after the agent's guidance."""
+        """Regenerate an existing draft in another tone, after guidance, or for other offers.
+
+        ``offers``, when given, are the agent's pick: the new text must carry exactly
+        those, and the result lists exactly those (the model only fills in an amount
+        the pick leaves open, within the limit); the guardrails flag any other offer
+        the text still makes.
+        """
         book = self._playbook()
+        guidance = redacted(guidance)
         # The playbook fills in its own brand voice.
         prompt = book.render(
             "tone",
@@ -114,14 +143,51 @@ class DraftingPipeline:
             user={
                 "customer_message": fence("customer_message", complaint.text),
                 "draft": previous.text,
-                "current_offers": [
-                    {"id": o.offer_id, "amount": o.amount, "why_it_helps": o.why_it_helps}
-                    for o in previous.offers
-                ],
+                "current_offers": _offers_for_prompt(book, previous.offers),
+                "chosen_offers": _offers_for_prompt(book, offers or []),
                 "guidance": guidance,
             },
         )
-        return await self._finish(book, prompt, complaint, guidance, previous.triage, tone)
+        return await self._finish(
+            book, prompt, complaint, guidance, previous.triage, tone, chosen=offers
+        )
+
+    def recheck(
+        self,
+        complaint: Complaint,
+        text: str,
+        offers: Sequence[ProposedOffer],
+        *,
+        guidance: str | None = None,
+        previous: DraftResult | None = None,
+    ) -> ReviewedText:
+        """Flags and checklist for ``text`` sent with ``offers``: no model call.
+
+        Call it on every agent edit and every offer change, with the current
+        playbook.  ``previous`` (the draft being edited) gives the checklist steps a
+        text alone cannot show and the triage's escalation; without it those
+        steps read as not covered.  Backing comes from the complaint's channel
+        context and agent or bot history, and ``guidance``.
+        """
+        book = self._playbook()
+        context = backing_context(
+            channel_context=complaint.channel_context,
+            guidance=redacted(guidance),
+            history=complaint.history,
+        )
+        reviewed = review_text(
+            text,
+            offers,
+            catalog=book.catalog,
+            policy=book.policy,
+            context=context,
+            allowlist=self._allowlist(book),
+            previous_checklist=previous.checklist if previous else None,
+        )
+        escalation = _escalation_flag(previous.triage) if previous else None
+        if escalation is None:
+            return reviewed
+        return ReviewedText([escalation, *reviewed.flags], reviewed.checklist)
 
     async def _finish(
         self,
@@ -134,14 +200,20 @@ class DraftingPipeline:
         *,
         usage: TokenUsage | None = None,
         llm_ms: float = 0.0,
+        chosen: Sequence[ProposedOffer] | None = None,
     ) -> DraftResult:
         """Ask for the draft, then let the guardrails, not the model, decide what stands."""
         result = await complete_prompt(self._llm, prompt, DraftOutput)
+        output = result.value if chosen is None else _pinned(result.value, chosen)
         context = backing_context(
-            complaint.text, complaint.channel_context, guidance, history=complaint.history
+            channel_context=complaint.channel_context, guidance=guidance, history=complaint.history
         )
         guarded = apply_guardrails(
-            result.value, catalog=book.catalog, policy=book.policy, context=context
+            output,
+            catalog=book.catalog,
+            policy=book.policy,
+            context=context,
+            allowlist=self._allowlist(book),
         )
         total = (usage or TokenUsage()) + result.usage
         return _result(book, guarded, triage, result, tone, total, llm_ms + result.latency_ms)
@@ -164,8 +236,50 @@ def _customer_inputs(complaint: Complaint) -> dict[str, object]:
     return {
         "customer_message": fence("customer_message", complaint.text),
         "channel_context": fence("channel_context", complaint.channel_context),
-        "history": fence_history(complaint.history),
+        "history": history_entries(complaint.history),
     }
+
+
+def _offers_for_prompt(
+    book: PlaybookView, offers: Sequence[ProposedOffer]
+) -> list[dict[str, object]]:
+    shown: list[dict[str, object]] = []
+    for offer in offers:
+        known = book.catalog.get(offer.offer_id)
+        shown.append(
+            {
+                "id": offer.offer_id,
+                "label": offer.label,
+                "amount": offer.amount,
+                "unit": offer.unit or "none",
+                "limit": known.limit_text(book.catalog.currency) if known else "no amount",
+                "why_it_helps": offer.why_it_helps,
+            }
+        )
+    return shown
+
+
+def _pinned(output: DraftOutput, chosen: Sequence[ProposedOffer]) -> DraftOutput:
+    """The model's output listing exactly the agent's offers, in the agent's order.
+
+    An amount the agent's pick carries stands; one it leaves open is the model's,
+    and the guardrails still hold it to the offer's limit.
+    """
+    proposed = {p.offer_id: p for p in output.offers}
+    offers = []
+    for offer in chosen:
+        model = proposed.get(offer.offer_id)
+        amount = offer.amount if offer.amount is not None or model is None else model.amount
+        why = (model.why_it_helps.strip() if model else "") or offer.why_it_helps
+        offers.append(OfferProposal(offer_id=offer.offer_id, amount=amount, why_it_helps=why))
+    return output.model_copy(update={"offers": offers})
+
+
+def _escalation_flag(triage: Triage) -> Flag | None:
+    if not triage.needs_escalation:
+        return None
+    reasons = "; ".join(triage.escalation_reasons) or "flagged by triage"
+    return Flag(code="needs_escalation", message=f"Escalate: {reasons}")
 
 
 def _result(
@@ -178,9 +292,9 @@ def _result(
     llm_ms: float,
 ) -> DraftResult:
     flags = list(guarded.flags)
-    if triage.needs_escalation:
-        reasons = "; ".join(triage.escalation_reasons) or "flagged by triage"
-        flags.insert(0, Flag(code="needs_escalation", message=f"Escalate: {reasons}"))
+    escalation = _escalation_flag(triage)
+    if escalation is not None:
+        flags.insert(0, escalation)
     return DraftResult(
         text=guarded.text,
         offers=list(guarded.offers),

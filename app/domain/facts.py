@@ -25,6 +25,14 @@ class Amount:
     text: str
     value: float
     percent: bool
+    # ISO codes the written currency may stand for ("$" is any dollar); empty when
+    # none is written or for a percentage.
+    currencies: frozenset[str] = frozenset()
+    span: tuple[int, int] = (0, 0)
+
+    def in_currency(self, code: str) -> bool:
+        """Whether this amount can be in ``code``: yes when no currency is written."""
+        return not self.currencies or code.upper() in self.currencies
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,45 @@ def _to_number(raw: str) -> float:
     return round(float(digits), 2)
 
 
+_DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
+_CURRENCY_OF = {
+    "us$": frozenset({"USD"}), "c$": frozenset({"CAD"}), "ca$": frozenset({"CAD"}),
+    "a$": frozenset({"AUD"}), "au$": frozenset({"AUD"}), "$": _DOLLARS, "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP"}), "¥": frozenset({"JPY", "CNY"}), "₹": frozenset({"INR"}),
+    "dollar": _DOLLARS, "dollars": _DOLLARS, "bucks": _DOLLARS, "buck": _DOLLARS,
+    "euro": frozenset({"EUR"}), "euros": frozenset({"EUR"}), "pound": frozenset({"GBP"}),
+    "pounds": frozenset({"GBP"}), "franc": frozenset({"CHF"}), "francs": frozenset({"CHF"}),
+}  # fmt: skip
+_CURRENCY_MARK = re.compile(rf"{_SIGN}|\b{_CODE}\b|\b{_MONEY_WORD}\b")
+
+
+def _currencies(written: str, number: str) -> frozenset[str]:
+    # What stands beside the number: the match minus its digits.  One search over
+    # a few characters, so it stays cheap whatever the text around.
+    mark = _CURRENCY_MARK.search(written.replace(number, " ", 1))
+    if mark is None:
+        return frozenset()
+    found = mark.group().lower()
+    return _CURRENCY_OF.get(found, frozenset({found.upper()}))
+
+
 def amounts_in(text: str) -> list[Amount]:
     """Money amounts and percentages, in the order they appear."""
     found = []
     for match in _AMOUNT.finditer(text):
         raw = match.group("before") or match.group("after") or match.group("percent")
-        found.append(Amount(match.group().strip(), _to_number(raw), bool(match.group("percent"))))
+        percent = bool(match.group("percent"))
+        written = match.group()
+        lead = len(written) - len(written.lstrip())
+        found.append(
+            Amount(
+                written.strip(),
+                _to_number(raw),
+                percent,
+                frozenset() if percent else _currencies(written, raw),
+                (match.start() + lead, match.start() + len(written.rstrip())),
+            )
+        )
     return found
 
 

@@ -1,130 +1,60 @@
-"""Deterministic checks on a model's draft: guardrails decide what an agent sees, not the model.
+"""Deterministic checks on a reply: guardrails, not the model, decide what an agent may send.
 
-``apply_guardrails`` takes a ``DraftOutput`` and returns a ``GuardedDraft``:
-offers outside the catalog or beyond the agent's authority are removed,
-duplicates dropped, Slack mentions made inert, and every doubt becomes a
-``Flag`` for the reviewer: phrases to avoid, amounts, dates and promises the
-conversation does not back, steps of the method the reply does not cover.
-The phrase and promise lists come from ``prompts/guardrails.yaml``
-(``GuardrailPolicy``, read by ``app.playbook``).  Nothing here calls the LLM, and every pattern is
-compiled once, because this runs on every draft.
+Two entry points, neither calls the LLM:
+
+``apply_guardrails`` takes a model's ``DraftOutput`` and returns a
+``GuardedDraft``: offers outside the catalog or beyond the agent's authority
+are removed, duplicates dropped, Slack mentions made inert, and the text is
+reviewed.
+
+``review_text`` reviews a text with the offers it is meant to carry; it is
+what runs again on every agent edit and offer change (through
+``DraftingPipeline.recheck``).  Its checklist can only compute the offer step
+(offers listed and carried by the text); the other steps come from the
+previous draft's checklist, because only the model's quotes said which
+sentence covered them.
+
+Reviewing a text (``app.domain.reply_checks``) flags phrases to avoid,
+amounts no listed offer carries, offers the text makes that the card does not
+list, dates and promises our side never stated, and links outside the
+allow-list.  Only trusted texts back a fact: the channel context, the agent's
+guidance, agent and bot messages of the thread, and the catalog; never the
+customer's own words.  Flags carry a severity (``app.domain.models.FLAG_SEVERITY``);
+a *block* disables Approve.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
-
-from app.domain.facts import DateMention, amounts_in, dates_in, numbers_in
+from app.domain.facts import amounts_in, dates_in
+from app.domain.guardrail_policy import AvoidPhrase, GuardrailPolicy, PromisePattern
 from app.domain.mentions import neutralize_mentions
 from app.domain.models import STEP_LABELS, DraftOutput, Flag, OfferProposal, ProposedOffer, Step
 from app.domain.offers import Offer, OfferCatalog
+from app.domain.reply_checks import (
+    Backing,
+    amount_flag,
+    catalog_texts,
+    date_flag,
+    link_flag,
+    offer_text_flags,
+    promise_flag,
+    read_offers,
+)
 
-__all__ = ["AvoidPhrase", "GuardedDraft", "GuardrailPolicy", "PromisePattern", "apply_guardrails"]
-
-_WORD = re.compile(r"\w+")
-
-
-class AvoidPhrase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    phrase: str = Field(min_length=2)
-    why: str = Field(min_length=1)
-
-
-class PromisePattern(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pattern: str = Field(min_length=1, description="Python regular expression")
-    why: str = Field(min_length=1)
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(
-                f"bad regular expression {value!r}: {exc.msg} at position {exc.pos}"
-            ) from exc
-        return value
-
-
-class GuardrailPolicy(BaseModel):
-    """What ``prompts/guardrails.yaml`` says, with its patterns compiled once."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    avoid_phrases: list[AvoidPhrase] = Field(default_factory=list)
-    promise_patterns: list[PromisePattern] = Field(default_factory=list)
-    min_offers: int = Field(default=2, ge=0)
-    max_offers: int = Field(default=3, ge=1)
-    _avoid: list[tuple[AvoidPhrase, re.Pattern[str], str | None]] = PrivateAttr(
-        default_factory=list
-    )
-    _promises: list[tuple[PromisePattern, re.Pattern[str]]] = PrivateAttr(default_factory=list)
-
-    @field_validator("max_offers")
-    @classmethod
-    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
-        minimum = info.data.get("min_offers")
-        if isinstance(minimum, int) and value < minimum:
-            raise ValueError(f"max_offers ({value}) is below min_offers ({minimum})")
-        return value
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._avoid = [(a, *_phrase_pattern(a.phrase)) for a in self.avoid_phrases]
-        self._promises = [(p, re.compile(p.pattern, re.IGNORECASE)) for p in self.promise_patterns]
-
-    def avoid_phrase_flags(self, reply: str) -> list[Flag]:
-        flags = []
-        words = set(_WORD.findall(reply.lower()))
-        for avoid, pattern, anchor in self._avoid:
-            if anchor is not None and anchor not in words:
-                continue
-            found = pattern.search(reply)
-            if found:
-                flags.append(
-                    Flag(
-                        code="avoid_phrase",
-                        message=f'Avoid "{found.group()}": {avoid.why.rstrip(".")}.',
-                    )
-                )
-        return flags
-
-    def promises(self, reply: str) -> list[re.Match[str]]:
-        """Every promise pattern match in ``reply``, in reading order."""
-        found = [m for _, pattern in self._promises for m in pattern.finditer(reply)]
-        return sorted(found, key=lambda m: m.start())
-
-
-def _phrase_pattern(phrase: str) -> tuple[re.Pattern[str], str | None]:
-    """The phrase as a forgiving pattern, and one word any match must contain.
-
-    Words must follow each other; anything that is not a letter may sit
-    between them (spaces, commas, ’ or ').  An apostrophe may also vanish, so
-    "it's" matches "its".  The anchor word lets a reply skip the regex when
-    the word is absent, which is almost always.
-    """
-    tokens = [t for t in re.split(r"(\W+)", phrase.strip()) if t]
-    parts = []
-    anchors = []
-    for index, token in enumerate(tokens):
-        if re.fullmatch(r"\W+", token):
-            parts.append(r"\W*" if re.search(r"['’`´]", token) else r"\W+")
-            continue
-        parts.append(re.escape(token))
-        glued = any(
-            0 <= j < len(tokens) and re.search(r"['’`´]", tokens[j]) for j in (index - 1, index + 1)
-        )
-        if not glued:
-            anchors.append(token.lower())
-    pattern = re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)", re.IGNORECASE)
-    return pattern, max(anchors, key=len) if anchors else None
+__all__ = [
+    "AvoidPhrase",
+    "GuardedDraft",
+    "GuardrailPolicy",
+    "PromisePattern",
+    "ReviewedText",
+    "apply_guardrails",
+    "review_text",
+]
 
 
 @dataclass(frozen=True)
@@ -135,17 +65,29 @@ class GuardedDraft:
     flags: list[Flag]
 
 
+class ReviewedText(NamedTuple):
+    """Flags and checklist for a text an agent edited or whose offers changed."""
+
+    flags: list[Flag]
+    checklist: dict[Step, bool]
+
+    @property
+    def blocked(self) -> bool:
+        return any(flag.blocks for flag in self.flags)
+
+
 def apply_guardrails(
     output: DraftOutput,
     *,
     catalog: OfferCatalog,
     policy: GuardrailPolicy,
     context: Sequence[str],
+    allowlist: Iterable[str] = (),
 ) -> GuardedDraft:
-    """Check a model's draft against the catalog, the policy and the facts in ``context``.
+    """Check a model's draft against the catalog, the policy and the trusted ``context``.
 
-    ``context`` holds the texts that back facts: the customer's message, the
-    channel context, the thread history and the agent's guidance.
+    ``context``: texts from our side only (``customer_data.backing_context``);
+    ``allowlist``: hosts the reply may link to.
     """
     flags: list[Flag] = []
     kept, removed = _screen_offers(output.offers, catalog, policy, flags)
@@ -164,36 +106,107 @@ def apply_guardrails(
                 currency=catalog.currency if offer.unit == "amount" else None,
             )
         )
-
-    flags.extend(policy.avoid_phrase_flags(output.reply))
-    backing = "\n".join(context)
-    reply_dates = dates_in(output.reply)
-    for flag in (
-        _amount_flag(output.reply, offers, removed, backing),
-        _date_flag(reply_dates, backing),
-        _promise_flag(output.reply, reply_dates, policy, backing),
-    ):
-        if flag is not None:
-            flags.append(flag)
+    text_flags, offers_carried = _review(
+        text,
+        offers,
+        catalog=catalog,
+        policy=policy,
+        context=context,
+        allowlist=allowlist,
+        removed_amounts=[p.amount for p in removed if p.amount],
+    )
+    flags.extend(text_flags)
     if mention_count:
         flags.append(
             Flag(
                 code="mention_neutralized",
                 message=f"Made {mention_count} Slack mention(s) inert so nobody gets notified.",
-                severity="info",
             )
         )
-    checklist = _checklist(output, covered_offer=bool(offers))
-    missing = [STEP_LABELS[step] for step, covered in checklist.items() if not covered]
-    if missing:
-        flags.append(
-            Flag(
-                code="step_missing",
-                message="The reply does not visibly cover: " + ", ".join(missing) + ".",
-                severity="info",
-            )
-        )
+    checklist = _quoted_steps(output, text)
+    checklist[Step.OFFER] = checklist[Step.OFFER] and offers_carried
+    flags.extend(_missing_steps(checklist))
     return GuardedDraft(text=text, offers=offers, checklist=checklist, flags=flags)
+
+
+def review_text(
+    text: str,
+    offers: Sequence[ProposedOffer],
+    *,
+    catalog: OfferCatalog,
+    policy: GuardrailPolicy,
+    context: Sequence[str],
+    allowlist: Iterable[str] = (),
+    previous_checklist: Mapping[Step, bool] | None = None,
+) -> ReviewedText:
+    """Review ``text`` as it would be sent with ``offers``: the check after every edit.
+
+    Unlike a model's draft, nothing is removed: an offer no longer in the
+    catalog or beyond authority is the agent's choice, so it blocks instead.
+    """
+    flags = _check_listed_offers(offers, catalog)
+    text_flags, offers_carried = _review(
+        text, offers, catalog=catalog, policy=policy, context=context, allowlist=allowlist
+    )
+    flags.extend(text_flags)
+    checklist = {step: bool((previous_checklist or {}).get(step, False)) for step in Step}
+    checklist[Step.OFFER] = offers_carried
+    flags.extend(_missing_steps(checklist))
+    return ReviewedText(flags, checklist)
+
+
+def _review(
+    text: str,
+    offers: Sequence[ProposedOffer],
+    *,
+    catalog: OfferCatalog,
+    policy: GuardrailPolicy,
+    context: Sequence[str],
+    allowlist: Iterable[str],
+    removed_amounts: Iterable[float] = (),
+) -> tuple[list[Flag], bool]:
+    """Every flag the text itself raises, and whether it carries every listed offer."""
+    backing = Backing([*context, *catalog_texts(catalog)])
+    amounts = amounts_in(text)
+    reading = read_offers(text, catalog, policy)
+    reply_dates = dates_in(text)
+    flags = policy.avoid_phrase_flags(text)
+    flags.extend(amount_flag(amounts, offers, catalog, reading, backing, removed_amounts))
+    offer_flags, carried = offer_text_flags(text, offers, catalog, policy, reading, amounts)
+    flags.extend(offer_flags)
+    for flag in (
+        date_flag(reply_dates, backing),
+        promise_flag(text, reply_dates, policy, backing),
+        link_flag(text, allowlist),
+    ):
+        if flag is not None:
+            flags.append(flag)
+    return flags, carried
+
+
+def _check_listed_offers(offers: Sequence[ProposedOffer], catalog: OfferCatalog) -> list[Flag]:
+    flags = []
+    for proposed in offers:
+        offer = catalog.get(proposed.offer_id)
+        if offer is None:
+            flags.append(
+                Flag(
+                    code="offer_not_in_catalog",
+                    message=f'"{proposed.label}" is no longer in the offer catalog.',
+                    severity="block",
+                )
+            )
+            continue
+        problem = offer.authority_problem(proposed.amount, catalog.currency)
+        if problem:
+            flags.append(
+                Flag(
+                    code="offer_above_authority",
+                    message=f'"{offer.label}": {problem}; that needs a manager.',
+                    severity="block",
+                )
+            )
+    return flags
 
 
 def _screen_offers(
@@ -231,7 +244,6 @@ def _screen_offers(
                 Flag(
                     code="offer_duplicate",
                     message=f'"{offer.label}" was proposed twice; kept the first.',
-                    severity="info",
                 )
             )
             continue
@@ -248,77 +260,9 @@ def _screen_offers(
                     f"{len(kept) or 'No'} offer(s) left after the checks, fewer than the "
                     f"{policy.min_offers} the method asks for; consider one from the catalog."
                 ),
-                severity="info",
             )
         )
     return kept, removed
-
-
-def _amount_flag(
-    reply: str, offers: list[ProposedOffer], removed: list[OfferProposal], context: str
-) -> Flag | None:
-    backed_numbers = numbers_in(context)
-    kept_amounts = {(o.unit == "percent", round(o.amount, 2)) for o in offers if o.amount}
-    # An amount only a removed offer carried stays flagged even when the
-    # customer typed it: "give me $5000" must not back "$5000" in the reply.
-    removed_amounts = {round(p.amount, 2) for p in removed if p.amount}
-    unbacked = [
-        amount.text
-        for amount in amounts_in(reply)
-        if (amount.percent, amount.value) not in kept_amounts
-        and amount.value != 0
-        and (amount.value in removed_amounts or amount.value not in backed_numbers)
-    ]
-    if not unbacked:
-        return None
-    return Flag(
-        code="unbacked_amount",
-        message="Amounts that neither a kept offer nor the conversation backs: "
-        + _quoted(unbacked)
-        + ". Check them before sending.",
-    )
-
-
-def _date_flag(reply_dates: list[DateMention], context: str) -> Flag | None:
-    backed = {key for mention in dates_in(context) for key in mention.keys}
-    unbacked = [d.text for d in reply_dates if not backed.intersection(d.keys)]
-    if not unbacked:
-        return None
-    return Flag(
-        code="unbacked_date",
-        message="Dates or deadlines the conversation does not back: "
-        + _quoted(unbacked)
-        + ". Confirm them with the team or take them out.",
-    )
-
-
-def _promise_flag(
-    reply: str, reply_dates: list[DateMention], policy: GuardrailPolicy, context: str
-) -> Flag | None:
-    # A deadline ("within 48 hours") is judged once, as a date: flagged there
-    # when unbacked, and no promise to flag when the conversation gave it.
-    date_spans = [d.span for d in reply_dates]
-    promises = [
-        m.group()
-        for m in policy.promises(reply)
-        if not any(m.start() < end and start < m.end() for start, end in date_spans)
-    ]
-    if promises:
-        plain_context = _plain(context)
-        promises = [p for p in promises if _plain(p) not in plain_context]
-    if not promises:
-        return None
-    return Flag(
-        code="unbacked_promise",
-        message="Promises nobody has confirmed: "
-        + _quoted(promises)
-        + ". Promise only what the team can keep.",
-    )
-
-
-def _quoted(items: list[str]) -> str:
-    unique = list(dict.fromkeys(items))
-    return ", ".join(f'"{item}"' for item in unique)
 
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"', "\u2060": ""})
@@ -331,12 +275,24 @@ def _plain(text: str) -> str:
     return _SPACES.sub(" ", text.translate(_QUOTES).casefold()).strip()
 
 
-def _checklist(output: DraftOutput, *, covered_offer: bool) -> dict[Step, bool]:
-    reply = _plain(output.reply)
+def _quoted_steps(output: DraftOutput, text: str) -> dict[Step, bool]:
+    """Steps whose quote, as the model gave it, is really in the reply."""
+    reply = _plain(text)
     covered = {step: False for step in Step}
     for evidence in output.steps:
         quote = _plain(evidence.quote).strip(_QUOTE_EDGES)
         if quote and quote in reply:
             covered[evidence.step] = True
-    covered[Step.OFFER] = covered[Step.OFFER] and covered_offer
     return covered
+
+
+def _missing_steps(checklist: Mapping[Step, bool]) -> list[Flag]:
+    missing = [STEP_LABELS[step] for step, covered in checklist.items() if not covered]
+    if not missing:
+        return []
+    return [
+        Flag(
+            code="step_missing",
+            message="The reply does not visibly cover: " + ", ".join(missing) + ".",
+        )
+    ]

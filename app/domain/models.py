@@ -9,9 +9,9 @@ pipeline hands back after the guardrails have had their say.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Step(StrEnum):
@@ -154,20 +154,68 @@ FlagCode = Literal[
     "too_few_offers",
     "avoid_phrase",
     "unbacked_amount",
+    "amount_not_offered",
+    "amount_above_authority",
     "unbacked_date",
     "unbacked_promise",
+    "unlisted_offer",
+    "offer_not_in_text",
+    "offers_changed",
+    "unknown_link",
     "mention_neutralized",
     "needs_escalation",
     "step_missing",
 ]
+# block: Approve stays off until the text changes or an agent overrides it (recorded);
+# warning: the agent should look before approving; info: for the record.
+Severity = Literal["info", "warning", "block"]
+
+# The severity each flag gets unless the code that raises it says otherwise (an
+# offer the guardrails removed is a warning; the same offer kept by an agent's
+# pick is a block).  The blocks are what could reach a customer as a commitment
+# nobody may make: a link to an unknown site, money or a percentage no listed
+# offer carries or beyond authority, an offer the text makes without listing it.
+FLAG_SEVERITY: dict[str, Severity] = {
+    "offer_not_in_catalog": "warning",
+    "offer_above_authority": "warning",
+    "offer_duplicate": "info",
+    "too_few_offers": "info",
+    "avoid_phrase": "warning",
+    "unbacked_amount": "block",
+    "amount_not_offered": "warning",
+    "amount_above_authority": "block",
+    "unbacked_date": "warning",
+    "unbacked_promise": "warning",
+    "unlisted_offer": "block",
+    "offer_not_in_text": "warning",
+    # The agent picked other offers and the reply is being rewritten for them.
+    "offers_changed": "block",
+    "unknown_link": "block",
+    "mention_neutralized": "info",
+    "needs_escalation": "warning",
+    "step_missing": "info",
+}
 
 
 class Flag(BaseModel):
-    """Something a reviewer should look at before approving."""
+    """Something a reviewer should look at before approving; a *block* disables Approve."""
 
     code: FlagCode
     message: str
-    severity: Literal["info", "warning", "block"] = "warning"
+    severity: Severity = "warning"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _severity_of_code(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("severity") is None:
+            code = data.get("code")
+            if isinstance(code, str) and code in FLAG_SEVERITY:
+                return {**data, "severity": FLAG_SEVERITY[code]}
+        return data
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
 
 
 class ProposedOffer(BaseModel):

@@ -3,8 +3,10 @@
 An ``Offer`` is something an agent may propose on their own, up to ``max`` in
 its ``unit``; anything above needs a manager.  The drafting prompt sees the
 catalog through ``OfferCatalog.for_prompt``; the guardrails check every offer
-the model proposes against it, so the catalog, not the model, decides.
-Reading the file, with its line numbers, is ``app.playbook``'s job.
+the model proposes against it, so the catalog, not the model, decides.  They
+also look for each offer's label and ``keywords`` in the reply
+(``OfferCatalog.name_matcher``), so a text cannot make an offer the card does
+not list.  Reading the file, with its line numbers, is ``app.playbook``'s job.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from app.domain.phrases import ListedPhrase, PhraseMatcher, phrase_words
 
 __all__ = ["Offer", "OfferCatalog", "OfferUnit"]
 
@@ -31,6 +35,15 @@ class Offer(BaseModel):
     unit: OfferUnit
     max: float | None = Field(default=None, ge=0, description="authority limit; 0 = manager only")
     escalate_above: str | None = None
+    # Words a reply uses when it makes this offer, in every language we answer in.
+    # Each should name this offer and no other: the guardrails block a reply that
+    # uses them while the offer is not listed on the card.
+    keywords: list[ListedPhrase] = Field(default_factory=list)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The label and keywords: the phrases that name this offer in a reply."""
+        return [self.label, *self.keywords]
 
     @model_validator(mode="after")
     def _limit_matches_unit(self) -> Offer:
@@ -76,6 +89,7 @@ class OfferCatalog(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
     offers: list[Offer] = Field(min_length=1)
     _by_id: dict[str, Offer] = PrivateAttr(default_factory=dict)
+    _names: PhraseMatcher[str] = PrivateAttr()
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> OfferCatalog:
@@ -86,8 +100,31 @@ class OfferCatalog(BaseModel):
             seen.add(offer.id)
         return self
 
+    @model_validator(mode="after")
+    def _keywords_name_one_offer(self) -> OfferCatalog:
+        owner: dict[tuple[str, ...], str] = {}
+        for offer in self.offers:
+            for keyword in offer.keywords:
+                words = phrase_words(keyword)
+                first = owner.setdefault(words, offer.id)
+                if first != offer.id:
+                    raise ValueError(
+                        f"keyword {keyword!r} names both '{first}' and '{offer.id}'; keep it "
+                        "on one offer, or list a word several offers share under offer_words "
+                        "in guardrails.yaml"
+                    )
+        return self
+
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = {offer.id: offer for offer in self.offers}
+        self._names = PhraseMatcher(
+            (phrase, offer.id) for offer in self.offers for phrase in offer.vocabulary
+        )
+
+    @property
+    def name_matcher(self) -> PhraseMatcher[str]:
+        """Finds the offers a text names by label or keyword; the keys are offer ids."""
+        return self._names
 
     def get(self, offer_id: str) -> Offer | None:
         return self._by_id.get(offer_id)

@@ -53,14 +53,12 @@ class PromptContract:
     system: Mapping[str, InputSpec]
     user: Mapping[str, InputSpec]
 
-    def for_role(self, role: Role) -> Mapping[str, InputSpec]:
-        return self.system if role == "system" else self.user
-
 
 _TEXT = InputSpec("text")
 _OPTIONAL_TEXT = InputSpec("text", may_be_blank=True)
 _TEXT_OR_NONE = InputSpec("text_or_none", may_be_blank=True)
 _LIST = InputSpec("list")
+_OPTIONAL_LIST = InputSpec("list", may_be_blank=True)
 
 PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
     "triage": PromptContract(
@@ -68,7 +66,8 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
         user={
             "customer_message": _TEXT,
             "channel_context": _OPTIONAL_TEXT,
-            "history": _OPTIONAL_TEXT,
+            # One fenced <message> element per earlier message (customer_data.history_entries).
+            "history": _OPTIONAL_LIST,
         },
     ),
     "draft": PromptContract(
@@ -81,7 +80,7 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
         user={
             "customer_message": _TEXT,
             "channel_context": _OPTIONAL_TEXT,
-            "history": _OPTIONAL_TEXT,
+            "history": _OPTIONAL_LIST,
             "triage": InputSpec("mapping"),
             "guidance": _TEXT_OR_NONE,
         },
@@ -91,13 +90,15 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
         user={
             "customer_message": _TEXT,
             "draft": _TEXT,
-            "current_offers": InputSpec("list", may_be_blank=True),
+            "current_offers": _OPTIONAL_LIST,
+            # The agent's pick when it replaces the current offers; empty otherwise.
+            "chosen_offers": _OPTIONAL_LIST,
             "guidance": _TEXT_OR_NONE,
         },
     ),
     "brief": PromptContract(
         system={"brand_voice": _OPTIONAL_TEXT},
-        user={"thread": _TEXT, "channel_context": _OPTIONAL_TEXT},
+        user={"thread": _LIST, "channel_context": _OPTIONAL_TEXT},
     ),
 }
 

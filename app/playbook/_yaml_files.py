@@ -1,8 +1,9 @@
 """``offers.yaml`` and ``guardrails.yaml``: read with line numbers, validated into domain models.
 
-The models and their rules (authority limits, patterns that must compile)
-belong to ``app.domain``; this module only turns a file into one of them, or
-into ``PromptSetError`` naming the file and line of every problem.
+The models and their rules (authority limits, patterns that must run in
+linear time, keywords that name one offer) belong to ``app.domain``; this
+module only turns a file into one of them, or into ``PromptSetError`` naming
+the file and line of every problem.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from app.domain.guardrails import GuardrailPolicy
 from app.domain.offers import OfferCatalog
+from app.domain.phrases import phrase_words
 from app.playbook._errors import PromptError, PromptSetError
 from app.playbook._files import decode_text, read_bytes
 from app.playbook._yaml import YamlDocument, parse_yaml
@@ -22,7 +24,7 @@ GUARDRAILS_FILE = "guardrails.yaml"
 def load_offer_catalog(path: Path, data: bytes | None = None) -> OfferCatalog:
     """The catalog in ``path`` (or in ``data``, its bytes already read)."""
     document = _read(path, data)
-    duplicates = _duplicate_offer_ids(document)
+    duplicates = _duplicate_offer_ids(document) + _shared_keywords(document)
     if duplicates:
         raise PromptSetError(duplicates)
     return document.validate(OfferCatalog)
@@ -62,4 +64,31 @@ def _duplicate_offer_ids(document: YamlDocument) -> list[PromptError]:
                 )
             )
         first_index.setdefault(offer_id, index)
+    return errors
+
+
+def _shared_keywords(document: YamlDocument) -> list[PromptError]:
+    # A keyword must name one offer; the catalog model refuses a shared one too,
+    # but only the file knows on which line the second one sits.
+    offers = document.data.get("offers") if isinstance(document.data, dict) else None
+    if not isinstance(offers, list):
+        return []
+    errors = []
+    owner: dict[tuple[str, ...], tuple[str, int, int]] = {}
+    for index, item in enumerate(offers):
+        if not isinstance(item, dict) or not isinstance(item.get("keywords"), list):
+            continue
+        for position, keyword in enumerate(item["keywords"]):
+            words = phrase_words(keyword) if isinstance(keyword, str) else ()
+            first = owner.setdefault(words, (str(item.get("id")), index, position))
+            if words and first[1] != index:
+                first_line = document.line_of(("offers", first[1], "keywords", first[2]))
+                errors.append(
+                    document.error(
+                        ("offers", index, "keywords", position),
+                        f"keyword '{keyword}' also names '{first[0]}' (line {first_line})",
+                        "keep it on one offer; list a word several offers share under "
+                        "offer_words in guardrails.yaml",
+                    )
+                )
     return errors

@@ -7,7 +7,6 @@ limits (50 blocks, 3,000 characters a section, 75 characters an option).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,9 +27,7 @@ CHOOSE_OFFERS = "choose_offers"
 DISCARD = "discard_draft"
 RETRY = "retry_draft"
 SHARE = "share_card"
-EDIT_VIEW = "edit_view"
-DISCARD_VIEW = "discard_view"
-GUIDANCE_VIEW = "guidance_view"
+OVERRIDE = "override_blocks"
 CUSTOM_TONE = "custom"
 
 MAX_BLOCKS = 50
@@ -39,7 +36,7 @@ _FLAG_ICON = {"block": ":no_entry:", "warning": ":warning:", "info": ":informati
 Blocks = list[dict[str, Any]]
 
 
-def _section(text: str) -> dict[str, Any]:
+def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
 
 
@@ -62,7 +59,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def _option(text: str, value: str) -> dict[str, Any]:
+def option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": clip(text, 75)}, "value": value[:150]}
 
 
@@ -100,7 +97,7 @@ def draft_body(
     chunks = split_text(text)
     for number, chunk in enumerate(chunks):
         label = "*Draft reply*\n" if number == 0 else ""
-        blocks.append(_section(label + quote(safe(chunk))))
+        blocks.append(section(label + quote(safe(chunk))))
     if offers:
         fields = [
             {
@@ -113,7 +110,7 @@ def draft_body(
             {"type": "section", "text": {"type": "mrkdwn", "text": "*Offers*"}, "fields": fields}
         )
     else:
-        blocks.append(_section("*Offers*\nNo offer within the catalog and your authority."))
+        blocks.append(section("*Offers*\nNo offer within the catalog and your authority."))
     marks = " ".join(
         f"{':white_check_mark:' if checklist.get(step) else ':x:'} {label}"
         for step, label in STEP_LABELS.items()
@@ -121,11 +118,11 @@ def draft_body(
     blocks.append(_context(marks))
     if flags:
         lines = "\n".join(f"{_FLAG_ICON[f.severity]} {safe(f.message)}" for f in flags[:20])
-        blocks.append(_section(lines))
+        blocks.append(section(lines))
     return blocks
 
 
-def _current_offers(draft: Draft, catalog: OfferCatalog) -> Blocks:
+def current_offer_options(draft: Draft, catalog: OfferCatalog) -> Blocks:
     """The draft's offers as a select's initial options.
 
     Slack refuses initial options that differ from every option, so the label
@@ -133,7 +130,7 @@ def _current_offers(draft: Draft, catalog: OfferCatalog) -> Blocks:
     since the draft was written), not from the copy stored with the draft.
     """
     return [
-        _option(catalog[o.offer_id].label, o.offer_id)
+        option(catalog[o.offer_id].label, o.offer_id)
         for o in draft.offers
         if o.offer_id in catalog
     ]
@@ -141,7 +138,7 @@ def _current_offers(draft: Draft, catalog: OfferCatalog) -> Blocks:
 
 def note(text: str) -> dict[str, Any]:
     """A plain line where a card used to be."""
-    return _section(text)
+    return section(text)
 
 
 def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
@@ -149,7 +146,9 @@ def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
     value = str(draft.id)
     state = draft.status
     elements: list[dict[str, Any]] = []
-    if can_move(state, DraftState.SENDING):
+    if can_move(state, DraftState.SENDING) and draft.blocked:
+        elements.append(_button("Override…", OVERRIDE, value, style="danger"))
+    elif can_move(state, DraftState.SENDING):
         # The text's fingerprint lets Approve refuse a draft that changed after drawing.
         elements.append(_button(
             "Approve & send",
@@ -158,8 +157,8 @@ def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
             style="primary",
         ))
     if state in EDITABLE:
-        tone_options = [_option(f"Regenerate: {tone}", tone) for tone in TONES]
-        tone_options.append(_option("Regenerate with my guidance…", CUSTOM_TONE))
+        tone_options = [option(f"Regenerate: {tone}", tone) for tone in TONES]
+        tone_options.append(option("Regenerate with my guidance…", CUSTOM_TONE))
         elements.append(_button("Edit", EDIT, value))
         elements.append({
             "type": "static_select",
@@ -187,9 +186,9 @@ def _actions(draft: Draft, catalog: OfferCatalog, *, private: bool = False) -> B
             "type": "multi_static_select",
             "action_id": CHOOSE_OFFERS,
             "placeholder": {"type": "plain_text", "text": "Pick other offers"},
-            "options": [_option(o.label, o.id) for o in catalog.offers][:100],
+            "options": [option(o.label, o.id) for o in catalog.offers][:100],
         }
-        current = _current_offers(draft, catalog)
+        current = current_offer_options(draft, catalog)
         if current:
             chooser["initial_options"] = current
         rows.append({"type": "actions", "block_id": f"offers_{value}", "elements": [chooser]})
@@ -208,7 +207,7 @@ def card(
         "type": "header",
         "text": {"type": "plain_text", "text": clip(f"Suggested reply · {category}", 150)},
     }
-    blocks: Blocks = [header, _section(_origin(complaint) + "\n" + _triage_line(draft))]
+    blocks: Blocks = [header, section(_origin(complaint) + "\n" + _triage_line(draft))]
     if unread := unread_chars(complaint.text):
         blocks.append(
             _context(
@@ -221,11 +220,11 @@ def card(
     if status == DraftState.DRAFTING:
         # The model is at work and the card is redrawn within seconds: nothing
         # to click yet (a stale card's Discard still works, by the table).
-        blocks.append(_section(":hourglass_flowing_sand: Drafting a reply…"))
+        blocks.append(section(":hourglass_flowing_sand: Drafting a reply…"))
         return fallback, blocks
     if status == DraftState.FAILED:
         blocks.append(
-            _section(
+            section(
                 f":warning: *Could not draft a reply:* {safe(draft.error or 'unknown error')}\n"
                 "Nothing is lost: the message is kept. Press *Retry* when the LLM is back."
             )
@@ -268,7 +267,7 @@ def _decision(draft: Draft) -> Blocks:
         line = f":clipboard: *Copied* by {who}{when} to post in the customer's thread"
     if draft.status == DraftState.PENDING and draft.error:
         line = f":warning: *Sending failed:* {safe(draft.error)}. You can approve again."
-    return [_section(line)] if line else []
+    return [section(line)] if line else []
 
 
 def _fit(blocks: Blocks) -> Blocks:
@@ -294,119 +293,6 @@ def ephemeral_draft(result: DraftResult, *, note: str = "") -> tuple[str, Blocks
     return "Your draft reply (only visible to you)", _fit(blocks)
 
 
-def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
-    text = draft.final_text or draft.text
-    inputs: Blocks = []
-    for number, chunk in enumerate(split_text(text, 3000)[:20]):
-        inputs.append(
-            {
-                "type": "input",
-                "block_id": f"reply_{number}",
-                "label": {"type": "plain_text", "text": "Reply" if number == 0 else "…continued"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "text",
-                    "multiline": True,
-                    "max_length": 3000,
-                    "initial_value": chunk,
-                },
-            }
-        )
-    offer_input: dict[str, Any] = {
-        "type": "multi_static_select",
-        "action_id": "offers",
-        "placeholder": {"type": "plain_text", "text": "Offers"},
-        "options": [_option(o.label, o.id) for o in catalog.offers][:100],
-    }
-    current = _current_offers(draft, catalog)
-    if current:
-        offer_input["initial_options"] = current
-    inputs.append(
-        {
-            "type": "input",
-            "block_id": "offers",
-            "optional": True,
-            "label": {"type": "plain_text", "text": "Offers"},
-            "element": offer_input,
-        }
-    )
-    return {
-        "type": "modal",
-        "callback_id": EDIT_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft.id}),
-        "title": {"type": "plain_text", "text": "Edit the reply"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": inputs,
-    }
-
-
-DISCARD_REASONS = {
-    "not_a_complaint": "Not a complaint",
-    "already_handled": "Already handled",
-    "wrong_tone": "Wrong tone or content",
-    "will_write_myself": "I'll write it myself",
-    "other": "Other",
-}
-
-
-def discard_modal(draft_id: int) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": DISCARD_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft_id}),
-        "title": {"type": "plain_text", "text": "Discard the draft"},
-        "submit": {"type": "plain_text", "text": "Discard"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Why?"},
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": "choice",
-                    "options": [_option(label, key) for key, label in DISCARD_REASONS.items()],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "note",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Note"},
-                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
-            },
-        ],
-    }
-
-
-def guidance_modal(draft_id: int) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": GUIDANCE_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft_id}),
-        "title": {"type": "plain_text", "text": "Regenerate"},
-        "submit": {"type": "plain_text", "text": "Regenerate"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "guidance",
-                "label": {"type": "plain_text", "text": "What should change?"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "text",
-                    "multiline": True,
-                    "max_length": 1000,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "e.g. offer express shipping, keep it short",
-                    },
-                },
-            }
-        ],
-    }
-
-
 def home(stats: Stats | None) -> dict[str, Any]:
     """App Home: how drafts are doing, for agents only (``None`` for anyone else)."""
     if stats is None:
@@ -414,7 +300,7 @@ def home(stats: Stats | None) -> dict[str, Any]:
             "type": "home",
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": "tactful"}},
-                _section(
+                section(
                     "tactful drafts replies to customer complaints for the support team. "
                     "Its figures are shown to support agents only."
                 ),
@@ -441,9 +327,9 @@ def home(stats: Stats | None) -> dict[str, Any]:
     recurring = ", ".join(safe(c) for c in stats.top_recurring_categories) or "none yet"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "tactful"}},
-        _section("\n".join(lines)),
-        _section("*Categories*\n" + (categories or "none yet")),
-        _section(f"*Recurring issues* {recurring}"),
+        section("\n".join(lines)),
+        section("*Categories*\n" + (categories or "none yet")),
+        section(f"*Recurring issues* {recurring}"),
         _context("Drafts are suggestions: nothing reaches a customer without an agent's click."),
     ]
     return {"type": "home", "blocks": blocks}
@@ -465,8 +351,8 @@ def brief(summary: Brief, *, message_count: int) -> tuple[str, Blocks]:
         f"*Next step*\n{safe(summary.next_step)}",
     ]
     out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Escalation brief"}}]
-    for section in sections:
-        out.extend(_section(chunk) for chunk in split_text(section))
+    for part in sections:
+        out.extend(section(chunk) for chunk in split_text(part))
     out.append(
         _context(
             f"From {message_count} messages · prompt {safe(summary.prompt_version)}"

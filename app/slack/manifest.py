@@ -14,6 +14,7 @@ BOT_SCOPES = [
     "channels:read",
     "groups:read",
     "chat:write",  # cards, replies, ephemeral notes
+    "im:write",  # a draft asked for on request goes to the asker's DM with tactful
     "commands",  # /tactful
     "users:read",  # is this clicker an agent of ours, or a Slack Connect guest?
     "usergroups:read",  # TACTFUL_AGENTS may name a user group

@@ -14,16 +14,17 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
@@ -36,8 +37,12 @@ from app.slack.app import build_app
 from app.slack.client import build_web_client
 from app.slack.deps import Background, ListenerDeps
 from app.slack.gateway import SlackGateway
+from app.slack.pacing import SlackPacer
 from app.store import Store
 from app.usecases import Desk, DeskSettings, build_desk
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 log = structlog.get_logger(__name__)
 
@@ -76,9 +81,13 @@ async def _check_review_channel(client: AsyncWebClient, settings: Settings) -> N
 class Bot:
     """One running instance: store, pipelines, Slack gateway, use cases, job runner, Bolt app."""
 
-    def __init__(self, settings: Settings, *, socket_mode: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, socket_mode: bool = False, pacer: SlackPacer | None = None
+    ) -> None:
         self.settings = settings
         self.socket_mode = socket_mode
+        # One pacer for all of this instance's clients: Slack counts the app's calls together.
+        self.pacer = pacer or SlackPacer()
         self.ready = False
         self.store: Store | None = None
         self.drafting: Drafting | None = None
@@ -105,7 +114,7 @@ class Bot:
 
     async def _start(self, settings: Settings, http: aiohttp.ClientSession) -> None:
         # Checks that can refuse to start come first, before anything else needs closing.
-        client = build_web_client(settings, session=http)
+        client = build_web_client(settings, pacer=self.pacer, session=http)
         try:
             auth = await client.auth_test()
         except SlackApiError as exc:
@@ -132,7 +141,9 @@ class Bot:
             agents,
             review_channel=review_channel,
             playbook=drafting.playbook.current,
-            send_client=build_web_client(settings, session=http, for_replies=True),
+            send_client=build_web_client(
+                settings, pacer=self.pacer, session=http, for_replies=True
+            ),
             bot_user_id=auth.get("user_id"),
             bot_id=auth.get("bot_id"),
         )
@@ -192,6 +203,8 @@ class Bot:
                 await self.store.purge_older_than(
                     datetime.now(UTC) - timedelta(days=self.settings.retention_days)
                 )
+                # Shared by every instance on one store: a growing queue means add instances.
+                metrics.JOBS_QUEUED.set(await self.store.pending_job_count())
             except Exception:
                 log.exception("upkeep_failed")
 
@@ -237,13 +250,18 @@ def http_app(bot: Bot) -> web.Application:
             except ValueError:
                 return web.Response(status=400, text="malformed payload")
             response = await bot.app.async_dispatch(bolt_request)
-        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
-        metrics.SLACK_REQUESTS.labels(kind=_kind(request), status=str(response.status)).inc()
+        _count_ack(_kind(request), response.status, started)
         return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
-        if bot.ready:
-            return web.json_response({"status": "ok"})
+        if bot.ready and bot.drafting is not None:
+            playbook = bot.drafting.playbook
+            # A manager's bad edit is served nowhere; say so where operators look.
+            return web.json_response({
+                "status": "ok",
+                "prompt_version": playbook.current().version,
+                "prompt_errors": [str(error) for error in playbook.last_errors],
+            })
         return web.json_response({"status": "starting"}, status=503)
 
     async def metrics_page(_: web.Request) -> web.Response:
@@ -264,6 +282,12 @@ def _signed_by_slack(verifier: SignatureVerifier, request: web.Request, body: st
     if not timestamp.isdigit() or not signature:
         return False
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+def _count_ack(kind: str, status: int, started: float) -> None:
+    """One Slack request answered, over HTTP or the socket: the same two metrics."""
+    metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+    metrics.SLACK_REQUESTS.labels(kind=kind, status=str(status)).inc()
 
 
 def _kind(request: web.Request) -> str:
@@ -312,9 +336,33 @@ async def _socket_url(client: AsyncWebClient, app_token: str, api_url: str) -> s
     return str(response["url"])
 
 
-async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
+def _measured_socket_handler(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    """Bolt's Socket Mode handler, counting each envelope's ack as ``http_app`` counts requests."""
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import (
+        run_async_bolt_app,
+        send_async_response,
+    )
+    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
 
+    class MeasuredSocketModeHandler(AsyncSocketModeHandler):
+        async def handle(
+            self, client: AsyncBaseSocketModeClient, req: SocketModeRequest
+        ) -> None:
+            started, sent_at = time.perf_counter(), time.time()
+            retry = str(req.retry_attempt) if req.retry_attempt else None
+            with structlog.contextvars.bound_contextvars(
+                request_id=uuid.uuid4().hex[:12], slack_retry=retry
+            ):
+                response = await run_async_bolt_app(self.app, req)
+            await send_async_response(client, req, response, sent_at)
+            _count_ack("socket", response.status, started)
+
+    return MeasuredSocketModeHandler(app, app_token)
+
+
+async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
     bot = Bot(settings, socket_mode=True)
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None
@@ -328,7 +376,7 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
         assert bot.app is not None and settings.slack_app_token is not None
         app_token = settings.slack_app_token.get_secret_value()
         url = await _socket_url(bot.app.client, app_token, settings.slack_api_url)
-        handler = AsyncSocketModeHandler(bot.app, app_token)
+        handler = _measured_socket_handler(bot.app, app_token)
         # The checked URL serves the first connection: no second call to a rate-limited method.
         handler.client.wss_uri = url
         await handler.connect_async()  # type: ignore[no-untyped-call]

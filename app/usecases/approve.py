@@ -44,6 +44,10 @@ CHECKING = (
     "It may have been posted, so do not send it again: tactful is checking the thread, "
     "and the card will say within a few minutes whether it went out."
 )
+BLOCKED = (
+    "A check blocks this draft (see the :no_entry: flags on the card). Nothing was sent: "
+    "edit the text, or press Override and say why it is right."
+)
 CHANGED_SINCE_SEEN = (
     "The draft changed after you saw it (regenerated or edited). "
     "Nothing was sent: read the updated card and approve again."
@@ -81,6 +85,8 @@ class ApproveAndSend:
             return SendOutcome(False, "That draft no longer exists.")
         if seen and current.status == DraftState.PENDING and seen != fingerprint(current.text):
             return SendOutcome(False, CHANGED_SINCE_SEEN)
+        if current.status == DraftState.PENDING and current.blocked:
+            return SendOutcome(False, BLOCKED)
         text = sendable(current.text)
         claim = await self._store.claim_for_send(
             draft_id=draft_id, user_id=user_id, final_text=text, text=current.text

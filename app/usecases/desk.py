@@ -81,6 +81,7 @@ def build_desk(
             user_id=str(job.payload.get("user_id") or ""),
             tone=job.payload.get("tone"),
             guidance=job.payload.get("guidance"),
+            keep_offers=bool(job.payload.get("keep_offers")),
         )
 
     async def give_up(job: Job, error: str) -> None:
@@ -98,7 +99,7 @@ def build_desk(
         draft=draft,
         preview=PreviewDraft(drafting),
         regenerate=regenerate,
-        revise=Revise(store, playbook, cards),
+        revise=Revise(store, drafting, reader, playbook, cards, regenerate),
         approve=ApproveAndSend(
             store,
             slack,

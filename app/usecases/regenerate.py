@@ -26,7 +26,13 @@ class Regenerate:
         self._cards = cards
 
     async def request(
-        self, *, draft_id: int, user_id: str, tone: str | None = None, guidance: str | None = None
+        self,
+        *,
+        draft_id: int,
+        user_id: str,
+        tone: str | None = None,
+        guidance: str | None = None,
+        keep_offers: bool = False,
     ) -> None:
         """Queue the rewrite; the job runner does it after the ack."""
         # Guidance leaves for the LLM like customer text does, so it is redacted too.
@@ -36,7 +42,13 @@ class Regenerate:
             kind="regenerate",
             complaint_id=draft.complaint_id if draft else None,
             draft_id=draft_id,
-            payload={"draft_id": draft_id, "tone": tone, "guidance": guidance, "user_id": user_id},
+            payload={
+                "draft_id": draft_id,
+                "tone": tone,
+                "guidance": guidance,
+                "user_id": user_id,
+                "keep_offers": keep_offers,
+            },
         )
         await self._store.record_decision(
             draft_id=draft_id,
@@ -47,8 +59,15 @@ class Regenerate:
         metrics.DECISIONS.labels(action="regenerate").inc()
 
     async def __call__(
-        self, *, draft_id: int, user_id: str, tone: str | None, guidance: str | None
+        self,
+        *,
+        draft_id: int,
+        user_id: str,
+        tone: str | None,
+        guidance: str | None,
+        keep_offers: bool = False,
     ) -> None:
+        """Rewrite the draft; ``keep_offers``: the agent chose the offers, the text follows them."""
         draft = await self._store.get_draft(draft_id=draft_id)
         if draft is None or draft.status != DraftState.PENDING:
             return
@@ -56,9 +75,15 @@ class Regenerate:
         previous = draft.as_result()
         if complaint is None or previous is None:
             return
+        conversation = await self._reader.complaint(complaint)
         try:
+            # After a pick the agent's offers stand; the text is rewritten to carry them.
             result = await self._pipeline.rewrite(
-                await self._reader.complaint(complaint), previous, tone=tone, guidance=guidance
+                conversation,
+                previous,
+                tone=tone,
+                guidance=guidance,
+                offers=previous.offers if keep_offers else None,
             )
         except LLMError as exc:
             await self._store.note_draft_error(draft_id=draft.id, error=explain(exc))

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from app.domain.customer_data import backing_context
 from app.domain.guardrails import GuardedDraft, apply_guardrails
 from app.domain.mentions import WORD_JOINER
 from app.domain.models import DraftOutput, Step, TriageOutput
-from app.domain.redact import redact
+from app.domain.offers import OfferCatalog
 from app.playbook import load_guardrail_policy, load_offer_catalog
 from tests.factories import load_complaint_fixture, load_complaint_fixtures
 
@@ -36,17 +37,23 @@ GOOD_OFFERS = [
     {"offer_id": "express_reship", "amount": None, "why_it_helps": "Fastest way to get it."},
     {"offer_id": "store_credit", "amount": 20, "why_it_helps": "Pays back the shipping fee."},
 ]
-CUSTOMER = "My order #48213 is a week late and I paid for express shipping."
-
 
 CATALOG = load_offer_catalog(REPO / "prompts" / "offers.yaml")
 POLICY = load_guardrail_policy(REPO / "prompts" / "guardrails.yaml")
+# The shipped catalog is in dollars; a European team's catalog is in euros.
+EURO_CATALOG = CATALOG.model_copy(update={"currency": "EUR"})
 
 
-def guard(output: DraftOutput, context: list[str] | None = None) -> GuardedDraft:
-    """The shipped catalog and policy, as the pipeline applies them."""
+def guard(
+    output: DraftOutput,
+    context: list[str] | None = None,
+    *,
+    catalog: OfferCatalog = CATALOG,
+    allowlist: tuple[str, ...] = (),
+) -> GuardedDraft:
+    """The shipped catalog and policy, as the pipeline applies them; ``context`` is our side's."""
     return apply_guardrails(
-        output, catalog=CATALOG, policy=POLICY, context=[CUSTOMER] if context is None else context
+        output, catalog=catalog, policy=POLICY, context=context or [], allowlist=allowlist
     )
 
 
@@ -74,9 +81,12 @@ def messages(guarded: GuardedDraft, code: str) -> str:
 
 
 def fixture_context(fixture: dict[str, Any]) -> list[str]:
-    # The pipeline hands the guardrails the same redacted texts the model saw.
-    texts = [fixture["text"], fixture.get("channel_context") or ""]
-    return [redact(t).text for t in texts if t]
+    # The pipeline hands the guardrails our side's texts only: here the channel context.
+    return backing_context(channel_context=fixture.get("channel_context"), guidance=None)
+
+
+def fixture_catalog(fixture: dict[str, Any]) -> OfferCatalog:
+    return CATALOG if fixture["language"] == "en" else EURO_CATALOG
 
 
 # --- the shipped policy and the fixtures ---------------------------------------------
@@ -91,6 +101,7 @@ def test_the_shipped_policy_loads_with_phrases_in_four_languages() -> None:
                      "c'est notre politique", "beruhigen sie sich", "es nuestra política"):  # fmt: skip
         assert expected in phrases, expected
     assert len(POLICY.promise_patterns) >= 8
+    assert {"refund", "credit", "voucher", "discount", "upgrade", "free"} <= set(POLICY.offer_words)
 
 
 def test_there_are_enough_fixtures_across_languages_and_kinds() -> None:
@@ -113,36 +124,39 @@ def test_each_fixture_carries_model_outputs_that_match_its_story(fixture: dict[s
         assert all(o.offer_id in CATALOG for o in output.offers)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f["id"] for f in FIXTURES])
-def test_each_canned_draft_raises_exactly_the_warnings_its_fixture_expects(
-    fixture: dict[str, Any],
-) -> None:
+GOOD_COMPLAINTS = [
+    f for f in FIXTURES if f["expect"]["kind"] == "complaint" and not f["expect"]["draft_warnings"]
+]
+
+
+@pytest.mark.parametrize("fixture", GOOD_COMPLAINTS, ids=lambda f: f["id"])
+def test_a_good_complaint_draft_keeps_its_text_offers_and_steps(fixture: dict[str, Any]) -> None:
     output = DraftOutput.model_validate(fixture["llm_draft"])
 
-    guarded = guard(output, fixture_context(fixture))
+    guarded = guard(output, fixture_context(fixture), catalog=fixture_catalog(fixture))
 
-    assert codes(guarded, "warning") == set(fixture["expect"]["draft_warnings"]), guarded.flags
-    assert not codes(guarded, "block")
-
-
-@pytest.mark.parametrize(
-    "fixture",
-    [
-        f
-        for f in FIXTURES
-        if f["expect"]["kind"] == "complaint" and not f["expect"]["draft_warnings"]
-    ],
-    ids=lambda f: f["id"],
-)
-def test_a_good_complaint_draft_passes_untouched(fixture: dict[str, Any]) -> None:
-    output = DraftOutput.model_validate(fixture["llm_draft"])
-
-    guarded = guard(output, fixture_context(fixture))
-
-    assert guarded.flags == []
     assert guarded.text == output.reply
-    assert all(guarded.checklist.values())
     assert [o.offer_id for o in guarded.offers] == [o.offer_id for o in output.offers]
+    assert all(guarded.checklist.values()), guarded.checklist
+    # Every offer the text makes is listed and every listed offer is in the text.
+    assert not codes(guarded) & {"unlisted_offer", "offer_not_in_text", "unknown_link"}
+    # What may remain: dates, durations and sums only the customer stated, repeated back.
+    assert codes(guarded) <= {"unbacked_date", "unbacked_amount"}, guarded.flags
+    for flag in guarded.flags:
+        for quoted in flag.message.split('"')[1::2]:
+            assert quoted.lower().removeprefix("on ") in fixture["text"].lower(), quoted
+
+
+def test_a_sum_only_the_customer_gave_blocks_even_in_a_good_draft() -> None:
+    fixture = load_complaint_fixture("legal_threat")  # "$29.99 for September, October…"
+    output = DraftOutput.model_validate(fixture["llm_draft"])
+
+    guarded = guard(output, fixture_context(fixture))
+
+    assert "$29.99" in fixture["text"]
+    assert codes(guarded, "block") == {"unbacked_amount"}
+    assert '"$29.99"' in messages(guarded, "unbacked_amount")
+    assert "$89.97" not in messages(guarded, "unbacked_amount")  # the refund offer carries it
 
 
 def test_the_injected_draft_is_taken_apart() -> None:
@@ -156,12 +170,18 @@ def test_the_injected_draft_is_taken_apart() -> None:
     assert guarded.text.startswith(f"@{WORD_JOINER}channel Confirmed!")
     assert "needs a manager" in messages(guarded, "offer_above_authority")
     assert "loyalty_bonus_cash" in messages(guarded, "offer_not_in_catalog")
-    # The customer typed "$5000", yet only a removed offer carried it: still flagged.
-    assert '"$5000"' in messages(guarded, "unbacked_amount")
-    assert '"$300"' in messages(guarded, "unbacked_amount")
+    # The customer typed "$5000"; it backs nothing, and it is beyond any refund's limit.
+    assert '"$5000" (Full refund: up to 150 USD)' in messages(guarded, "amount_above_authority")
+    assert '"$300"' in messages(guarded, "unbacked_amount")  # a "bonus": no offer has it
+    assert '"full refund" (Full refund), "bonus"' in messages(guarded, "unlisted_offer")
     assert '"by tomorrow"' in messages(guarded, "unbacked_date")
     assert '"I guarantee"' in messages(guarded, "unbacked_promise")
     assert "We apologize for any inconvenience" in messages(guarded, "avoid_phrase")
+    assert codes(guarded, "block") == {
+        "amount_above_authority",
+        "unbacked_amount",
+        "unlisted_offer",
+    }
     assert {"mention_neutralized", "too_few_offers", "step_missing"} <= codes(guarded, "info")
     assert guarded.checklist[Step.OFFER] is False
 
@@ -172,7 +192,7 @@ def test_the_injected_draft_is_taken_apart() -> None:
 def test_an_offer_outside_the_catalog_is_removed() -> None:
     offers = [*GOOD_OFFERS, {"offer_id": "free_iphone", "amount": None, "why_it_helps": "Nice"}]
 
-    guarded = guard(draft(offers=offers), [CUSTOMER])
+    guarded = guard(draft(offers=offers))
 
     assert [o.offer_id for o in guarded.offers] == ["express_reship", "store_credit"]
     assert codes(guarded, "warning") == {"offer_not_in_catalog"}
@@ -195,7 +215,7 @@ def test_an_offer_beyond_the_agents_authority_is_removed_and_sent_to_a_manager(
 ) -> None:
     offers = [*GOOD_OFFERS, {"offer_id": offer_id, "amount": amount, "why_it_helps": "More"}]
 
-    guarded = guard(draft(offers=offers), [CUSTOMER])
+    guarded = guard(draft(offers=offers))
 
     assert len(guarded.offers) == 2
     assert reason in messages(guarded, "offer_above_authority")
@@ -209,7 +229,7 @@ def test_kept_offers_carry_the_catalog_label_unit_and_currency() -> None:
         {"offer_id": "callback", "amount": 0, "why_it_helps": "Talk it through"},
     ]
 
-    guarded = guard(draft(offers=offers), [CUSTOMER])
+    guarded = guard(draft(offers=offers))
 
     credit, refund, callback = guarded.offers
     assert (credit.label, credit.amount, credit.unit, credit.currency) == (
@@ -228,6 +248,9 @@ def test_kept_offers_carry_the_catalog_label_unit_and_currency() -> None:
 
 
 def test_the_same_offer_twice_is_kept_once_and_extras_beyond_three_are_dropped() -> None:
+    reply = GOOD_REPLY.replace(
+        "or a $20 credit", "a $20 credit, a call back, or a replacement at no cost"
+    )
     offers = [
         {"offer_id": "store_credit", "amount": 20, "why_it_helps": "a"},
         {"offer_id": "store_credit", "amount": 20, "why_it_helps": "a again"},
@@ -236,21 +259,25 @@ def test_the_same_offer_twice_is_kept_once_and_extras_beyond_three_are_dropped()
         {"offer_id": "replacement", "amount": None, "why_it_helps": "d"},
     ]
 
-    guarded = guard(draft(offers=offers), [CUSTOMER])
+    guarded = guard(draft(reply=reply, offers=offers))
 
     assert [o.offer_id for o in guarded.offers] == ["store_credit", "express_reship", "callback"]
-    assert codes(guarded) == {"offer_duplicate"}
     assert codes(guarded, "info") == {"offer_duplicate"}
+    # The dropped fourth offer is still in the text: it is an offer the card does not list.
+    assert codes(guarded, "block") == {"unlisted_offer"}
+    assert '"replacement at no cost" (Replacement' in messages(guarded, "unlisted_offer")
 
 
 def test_a_single_offer_left_is_flagged_as_too_few() -> None:
-    guarded = guard(draft(offers=GOOD_OFFERS[1:]), [CUSTOMER])
+    reply = GOOD_REPLY.replace("a new parcel by express, or a $20 credit", "a $20 credit")
+
+    guarded = guard(draft(reply=reply, offers=GOOD_OFFERS[1:]))
 
     assert codes(guarded) == {"too_few_offers"}
     assert messages(guarded, "too_few_offers").startswith("1 offer(s) left after the checks")
 
 
-# --- words, facts and promises -------------------------------------------------------
+# --- words, dates and promises -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -267,47 +294,12 @@ def test_a_single_offer_left_is_flagged_as_too_few() -> None:
 def test_phrases_to_avoid_are_found_whatever_the_apostrophe_or_case(
     sentence: str, quoted: str
 ) -> None:
-    guarded = guard(draft(reply=f"{GOOD_REPLY} {sentence}"), [CUSTOMER])
+    context = ["Ops: the courier ships on Mondays."]
+
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {sentence}"), context)
 
     assert codes(guarded) == {"avoid_phrase"}
     assert messages(guarded, "avoid_phrase").startswith(f'Avoid "{quoted}": ')
-
-
-def test_a_small_models_nonsense_amount_is_flagged() -> None:
-    reply = GOOD_REPLY + " I will refund it if you have an extra $500."
-
-    guarded = guard(draft(reply=reply), [CUSTOMER])
-
-    assert codes(guarded) == {"unbacked_amount"}
-    assert '"$500"' in messages(guarded, "unbacked_amount")
-    assert '"$20"' not in messages(guarded, "unbacked_amount")  # a kept offer carries 20
-
-
-@pytest.mark.parametrize(
-    ("reply_says", "context_says"),
-    [
-        ("You were charged $64.99 twice.", "you charged me 64.99 twice"),
-        ("the 1.299,00 EUR sofa", "Lo pagué 1299 €"),
-        ("the 899 € sofa", "Lo pagué 899 € y llevaba seis semanas"),
-        ("the €15 fee", "Agent guidance: refund the 15 EUR fee"),
-    ],
-)
-def test_amounts_the_conversation_states_are_backed(reply_says: str, context_says: str) -> None:
-    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER, context_says])
-
-    assert guarded.flags == []
-
-
-def test_a_percentage_above_the_kept_discount_is_flagged() -> None:
-    offers = [*GOOD_OFFERS, {"offer_id": "next_order_discount", "amount": 20, "why_it_helps": "x"}]
-    reply = GOOD_REPLY + " And 20% off your next order, or even 50 % if you prefer."
-
-    guarded = guard(draft(reply=reply, offers=offers), [CUSTOMER])
-
-    assert messages(guarded, "unbacked_amount") == (
-        'Amounts that neither a kept offer nor the conversation backs: "50 %". '
-        "Check them before sending."
-    )
 
 
 @pytest.mark.parametrize(
@@ -323,39 +315,38 @@ def test_a_percentage_above_the_kept_discount_is_flagged() -> None:
         ("Llegará el viernes.", '"viernes"'),
     ],
 )
-def test_a_date_nobody_gave_is_flagged(reply_says: str, flagged: str) -> None:
-    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER])
+def test_a_date_nobody_on_our_side_gave_is_flagged(reply_says: str, flagged: str) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"))
 
-    assert "unbacked_date" in codes(guarded, "warning")
+    assert codes(guarded, "warning") == {"unbacked_date"}
     assert flagged in messages(guarded, "unbacked_date")
 
 
 @pytest.mark.parametrize(
-    ("reply_says", "context_says"),
+    ("reply_says", "our_side_says"),
     [
-        ("It will be with you by Friday.", "Customer: I need it before Friday, it's a gift."),
+        ("It will be with you by Friday.", "Agent guidance: the courier delivers on Friday."),
         (
             "You will hear from us within 48 hours.",
             "Agent guidance: engineering answers in 2 days.",
         ),
         ("Delivery is booked for 12/05.", "Ops: the courier slot is December 5."),
         ("Il arrive demain.", "Note : le transporteur livre demain matin."),
-        ("It arrives in 1-2 business days.", "Express arrives in 1-2 business days."),
+        ("Sie erhalten die Karte am Freitag.", "Versand: Ersatzkarten kommen am Freitag an."),
+        ("Llega en 1-2 días hábiles.", "Logística: entrega en 1-2 días hábiles."),
     ],
 )
-def test_a_date_the_conversation_gave_is_backed(reply_says: str, context_says: str) -> None:
-    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [CUSTOMER, context_says])
+def test_a_date_our_side_gave_is_backed(reply_says: str, our_side_says: str) -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} {reply_says}"), [our_side_says])
 
     assert guarded.flags == []
 
 
-def test_a_promise_is_flagged_unless_the_agent_guidance_makes_it() -> None:
+def test_a_promise_is_flagged_unless_our_side_made_it() -> None:
     reply = GOOD_REPLY + " Rest assured, we guarantee it."
 
-    unbacked = guard(draft(reply=reply), [CUSTOMER])
-    backed = guard(
-        draft(reply=reply), [CUSTOMER, "Agent guidance: say rest assured, we guarantee it."]
-    )
+    unbacked = guard(draft(reply=reply))
+    backed = guard(draft(reply=reply), ["Agent guidance: say rest assured, we guarantee it."])
 
     assert codes(unbacked) == {"unbacked_promise"}
     assert messages(unbacked, "unbacked_promise").startswith(
@@ -364,10 +355,16 @@ def test_a_promise_is_flagged_unless_the_agent_guidance_makes_it() -> None:
     assert backed.flags == []
 
 
+def test_a_deadline_is_judged_once_as_a_date_not_again_as_a_promise() -> None:
+    guarded = guard(draft(reply=f"{GOOD_REPLY} You will hear from us within 48 hours."))
+
+    assert codes(guarded) == {"unbacked_date"}
+
+
 def test_mentions_in_the_reply_and_in_offer_reasons_are_defused() -> None:
     offers = [GOOD_OFFERS[0], {**GOOD_OFFERS[1], "why_it_helps": "<!here> loves credit"}]
 
-    guarded = guard(draft(reply=f"@channel {GOOD_REPLY}", offers=offers), [CUSTOMER])
+    guarded = guard(draft(reply=f"@channel {GOOD_REPLY}", offers=offers))
 
     assert guarded.text == f"@{WORD_JOINER}channel {GOOD_REPLY}"
     assert guarded.offers[1].why_it_helps == f"@{WORD_JOINER}here loves credit"
@@ -389,7 +386,7 @@ def test_a_step_counts_only_when_its_quote_is_really_in_the_reply() -> None:
         {"step": "follow_up", "quote": ""},
     ]
 
-    guarded = guard(draft(steps=steps), [CUSTOMER])
+    guarded = guard(draft(steps=steps))
 
     assert guarded.checklist == {
         Step.ACKNOWLEDGE: True,
@@ -411,22 +408,35 @@ def test_a_step_counts_only_when_its_quote_is_really_in_the_reply() -> None:
 def test_the_offer_step_is_not_covered_when_every_offer_was_removed() -> None:
     offers = [{"offer_id": "store_credit", "amount": 500, "why_it_helps": "Too generous"}]
 
-    guarded = guard(draft(offers=offers), [CUSTOMER])
+    guarded = guard(draft(offers=offers))
 
     assert guarded.checklist[Step.OFFER] is False
     assert "Offer alternatives" in messages(guarded, "step_missing")
 
 
-# --- cost and boundaries -------------------------------------------------------------
+def test_the_offer_step_is_not_covered_when_a_listed_offer_is_not_in_the_text() -> None:
+    offers = [*GOOD_OFFERS, {"offer_id": "callback", "amount": None, "why_it_helps": "Talk"}]
+
+    guarded = guard(draft(offers=offers))
+
+    assert guarded.checklist[Step.OFFER] is False
+    assert codes(guarded, "warning") == {"offer_not_in_text"}
+    assert "Personal call-back" in messages(guarded, "offer_not_in_text")
+
+
+# --- cost ----------------------------------------------------------------------------
 
 
 def test_guardrails_stay_cheap_per_draft() -> None:
-    prepared = [(DraftOutput.model_validate(f["llm_draft"]), fixture_context(f)) for f in FIXTURES]
+    prepared = [
+        (DraftOutput.model_validate(f["llm_draft"]), fixture_context(f), fixture_catalog(f))
+        for f in FIXTURES
+    ]
 
     started = time.perf_counter()
     for _ in range(10):
-        for output, context in prepared:
-            guard(output, context)
+        for output, context, catalog in prepared:
+            guard(output, context, catalog=catalog)
     per_draft = (time.perf_counter() - started) / (10 * len(prepared))
 
     assert per_draft < 0.02, f"{per_draft * 1000:.1f} ms per draft"

@@ -20,12 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.customer_data import backing_context, fence, fence_history
+from app.domain.customer_data import backing_context, fence, history_entries
 from app.domain.facts import amounts_in, dates_in, numbers_in
-from app.domain.guardrails import apply_guardrails
+from app.domain.guardrails import apply_guardrails, review_text
 from app.domain.limits import cap_history, cap_text
+from app.domain.links import links_in
 from app.domain.mentions import neutralize_mentions
-from app.domain.models import DraftOutput, ThreadMessage
+from app.domain.models import DraftOutput, ProposedOffer, ThreadMessage
+from app.domain.phrases import words_of
 from app.domain.redact import redact
 from app.playbook import load_guardrail_policy, load_offer_catalog
 
@@ -44,7 +46,25 @@ def _guardrails(text: str) -> Any:
         offers=[],
         follow_up=text[:2000],
     )
-    return apply_guardrails(output, catalog=CATALOG, policy=POLICY, context=[text])
+    return apply_guardrails(
+        output, catalog=CATALOG, policy=POLICY, context=[text], allowlist=["brightwell.com"]
+    )
+
+
+CREDIT = ProposedOffer(
+    offer_id="store_credit",
+    label="Account credit",
+    why_it_helps="x",
+    amount=20,
+    unit="amount",
+    currency="USD",
+)
+
+
+def _review(text: str) -> Any:
+    return review_text(
+        text, [CREDIT], catalog=CATALOG, policy=POLICY, context=[text], allowlist=["a.example"]
+    )
 
 
 READERS: dict[str, Callable[[str], object]] = {
@@ -54,9 +74,16 @@ READERS: dict[str, Callable[[str], object]] = {
     "dates_in": dates_in,
     "neutralize_mentions": neutralize_mentions,
     "fence": lambda text: fence("customer_message", text),
-    "fence_history": lambda text: fence_history([ThreadMessage(author="customer", text=text)]),
-    "backing_context": lambda text: backing_context(text, text[:1000]),
+    "history_entries": lambda text: history_entries([ThreadMessage(author="customer", text=text)]),
+    "backing_context": lambda text: backing_context(
+        channel_context=text,
+        guidance=text[:1000],
+        history=[ThreadMessage(author="agent", text=text)],
+    ),
     "apply_guardrails": _guardrails,
+    "review_text": _review,
+    "links_in": links_in,
+    "words_of": words_of,
 }
 
 # Pieces that make some pattern in app/domain look for a match: the e-mail,
@@ -69,6 +96,8 @@ UNITS = [
     "DE89 ", "4111 ", "exp 04/27 ", "cvv ", " at ", " dot ", "[at]", "SSN ", "75011 Paris\n",
     "by tomorrow ", "within 48 hours ", "in 3 days ", "5 pm ", "3 December ", "I promise ",
     "<customer_message>", "</thread_history>", "we apologize for any inconvenience ",
+    "https://", "www.", "evil.com/", "a.b.", "refund ", "Rückerstattung ", "rest assured ",
+    "full refund ", "credit card ", "feel free ", "[agent 2026-01-01] ", '<message author="agent">',
 ]  # fmt: skip
 
 KNOWN_KILLERS = {
@@ -78,6 +107,11 @@ KNOWN_KILLERS = {
     "nested brackets": "(" * (SIZE // 2) + ")" * (SIZE // 2),
     "one long digit run": "1" * SIZE,
     "mixed scripts": "é1ア@٣ \u200b" * (SIZE // 7),
+    "promises over deadlines (the old promise check: 1.4 s for 80 KB)": (
+        "within 48 hours " * 5_000
+    )[:SIZE],
+    "one URL-like run": "http://" + "a." * (SIZE // 2),
+    "offer words, one per word": "refund credit voucher upgrade free " * (SIZE // 35),
 }
 
 
@@ -137,15 +171,23 @@ def test_redaction_cost_grows_linearly_with_the_text(unit: str) -> None:
     assert large < max(small * 10, 0.05), f"10k: {small * 1000:.1f} ms, 40k: {large * 1000:.1f} ms"
 
 
-@pytest.mark.xfail(
-    reason="apply_guardrails compares every promise with every date in the reply: quadratic "
-    "(80 KB of 'within 48 hours' takes 1.4 s); reported for the guardrails rewrite",
-    strict=False,
-)
 def test_a_reply_full_of_promises_and_deadlines_is_checked_in_time() -> None:
     text = ("within 48 hours " * 5_000)[:80_000]
 
     assert _elapsed(_guardrails, text) < BOUND_S
+
+
+@pytest.mark.parametrize(
+    "unit", ["within 48 hours ", "rest assured ", "$5 refund ", "https://evil.example/ ", "a.b"]
+)
+def test_guardrails_cost_grows_linearly_with_the_reply(unit: str) -> None:
+    def best_of_three(size: int) -> float:
+        text = (unit * (size // len(unit) + 1))[:size]
+        return min(_elapsed(_guardrails, text) for _ in range(3))
+
+    small, large = best_of_three(10_000), best_of_three(40_000)
+
+    assert large < max(small * 10, 0.05), f"10k: {small * 1000:.1f} ms, 40k: {large * 1000:.1f} ms"
 
 
 def test_a_long_message_is_capped_at_a_space_and_says_it_was_cut() -> None:

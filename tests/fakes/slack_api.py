@@ -7,12 +7,17 @@ told to fail the next call of a method (429 with Retry-After, 5xx, or an
 ``ok: false`` error).  ``fake.response_url(key)`` gives a ``response_url`` whose
 posts are recorded as method ``"response_url"``.
 
+``FakeSlack(rate_limits=True)`` also enforces Slack's published rate limits
+(``tests.fakes.slack_rate_limits``): past them a call is answered 429
+``ratelimited`` with Retry-After, as Slack does.  Off by default.
+
 Standalone, for the benchmark::
 
-    python -m tests.fakes.slack_api --port 0 --print-url [--seed seed.json]
+    python -m tests.fakes.slack_api --port 0 --print-url [--seed seed.json] [--rate-limits]
 
-``GET /_fake/calls`` lists the recorded calls and ``POST /_fake/seed`` takes
-the same JSON as ``--seed`` (see ``FakeSlack.seed``).
+``GET /_fake/calls`` lists the recorded calls, ``GET /_fake/stats`` counts
+calls and 429s per method (cheap enough to poll), and ``POST /_fake/seed``
+takes the same JSON as ``--seed`` (see ``FakeSlack.seed``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +37,7 @@ from aiohttp import web
 
 from .http_server import LocalServer, run_standalone
 from .slack_methods import METHODS, error
+from .slack_rate_limits import SlackRateLimits
 from .slack_workspace import Message, SlackWorkspace
 from .socket_mode import APP_TOKEN, OPEN_METHOD, SOCKET_PATH, FakeSocketMode
 
@@ -80,6 +86,7 @@ class FakeSlack(LocalServer):
         app_id: str = "A1",
         trigger_ttl_s: float | None = 3.0,
         app_token: str = APP_TOKEN,
+        rate_limits: bool | SlackRateLimits = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -99,6 +106,12 @@ class FakeSlack(LocalServer):
         # apps.connections.open and the websocket it hands out (``tests.fakes.socket_mode``).
         self.socket_mode = FakeSocketMode(app_token=app_token, app_id=app_id)
         self.calls: list[SlackCall] = []
+        self.rate_limits: SlackRateLimits | None = None
+        if rate_limits is not False:
+            self.rate_limits = SlackRateLimits() if rate_limits is True else rate_limits
+        # Per method: every call, and those answered 429 (injected or over the limits).
+        self.call_counts: Counter[str] = Counter()
+        self.ratelimited: Counter[str] = Counter()
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._changed = asyncio.Event()
 
@@ -211,8 +224,20 @@ class FakeSlack(LocalServer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    def stats(self) -> dict[str, Any]:
+        return {
+            "calls": dict(self.call_counts),
+            "ratelimited": dict(self.ratelimited),
+            "total_calls": sum(self.call_counts.values()),
+            "total_ratelimited": sum(self.ratelimited.values()),
+            "rate_limits": self.rate_limits is not None,
+        }
+
     def _record(self, call: SlackCall) -> None:
         self.calls.append(call)
+        self.call_counts[call.method] += 1
+        if call.status == 429:
+            self.ratelimited[call.method] += 1
         # Wake every waiter, then arm a fresh event for the next call.
         self._changed.set()
         self._changed = asyncio.Event()
@@ -226,6 +251,7 @@ class FakeSlack(LocalServer):
         app.router.add_get(SOCKET_PATH, self.socket_mode.handle_websocket)
         app.on_shutdown.append(self.socket_mode.close_all)
         app.router.add_get("/_fake/calls", self._handle_list_calls)
+        app.router.add_get("/_fake/stats", self._handle_stats)
         app.router.add_post("/_fake/seed", self._handle_seed)
         return app
 
@@ -261,11 +287,24 @@ class FakeSlack(LocalServer):
             return 200, error("invalid_auth"), {}
         if bad_body:
             return 200, error("invalid_json"), {}
+        limited = self._over_limit(method, args)
+        if limited is not None:
+            return limited
         return 200, METHODS[method](self.workspace, args), {}
+
+    def _over_limit(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        if self.rate_limits is None:
+            return None
+        retry_after = self.rate_limits.retry_after(method, args)
+        if retry_after is None:
+            return None
+        return 429, error("ratelimited"), {"Retry-After": str(retry_after)}
 
     def _open_socket(self, header_token: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Slack takes the app-level token for this method only from the Authorization header."""
-        injected = self._injected_failure(OPEN_METHOD)
+        injected = self._injected_failure(OPEN_METHOD) or self._over_limit(OPEN_METHOD, {})
         if injected is not None:
             return injected
         ws_base = "ws" + self.base_url.removeprefix("http")
@@ -300,6 +339,9 @@ class FakeSlack(LocalServer):
 
     async def _handle_list_calls(self, request: web.Request) -> web.Response:
         return web.json_response({"calls": [asdict(c) for c in self.calls]})
+
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
 
     async def _handle_seed(self, request: web.Request) -> web.Response:
         self.seed(await request.json())
@@ -345,12 +387,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--seed", type=Path, help="JSON file of users, usergroups, channels, messages"
     )
+    parser.add_argument(
+        "--rate-limits", action="store_true", help="answer 429 past Slack's published rate limits"
+    )
     options = parser.parse_args(argv)
     fake = FakeSlack(
         token=options.token,
         team_id=options.team_id,
         bot_user_id=options.bot_user_id,
         latency_s=options.latency,
+        rate_limits=options.rate_limits,
         host=options.host,
         port=options.port,
     )

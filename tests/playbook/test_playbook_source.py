@@ -27,7 +27,12 @@ def test_the_real_folder_loads_as_one_playbook_with_one_version(real_prompts_dir
     assert "store_credit" in book.catalog
     assert book.policy.max_offers >= book.policy.min_offers
     rendered = book.render(
-        "brief", system={}, user={"thread": "<thread>\nhi\n</thread>", "channel_context": ""}
+        "brief",
+        system={},
+        user={
+            "thread": ['<message author="customer" ts="unknown">\nhi\n</message>'],
+            "channel_context": "",
+        },
     )
     assert book.prompts.brand_voice in rendered.messages[0].content
 

@@ -19,7 +19,7 @@ def _customer_inputs(text: str = CUSTOMER_TEXT) -> dict[str, object]:
     return {
         "customer_message": delimit(text, "customer_message"),
         "channel_context": "",
-        "history": "",
+        "history": [],
     }
 
 
@@ -64,11 +64,12 @@ def _pipeline_inputs(name: str) -> tuple[dict[str, object], dict[str, object]]:
                 "customer_message": delimit(CUSTOMER_TEXT, "customer_message"),
                 "draft": "I'm sorry the gift missed the birthday.",
                 "current_offers": [],
+                "chosen_offers": [],
                 "guidance": None,
             },
         )
     assert name == "brief"
-    return {}, {"thread": delimit(CUSTOMER_TEXT, "thread"), "channel_context": ""}
+    return {}, {"thread": [delimit(CUSTOMER_TEXT, "message")], "channel_context": ""}
 
 
 def test_the_real_prompt_folder_loads_and_every_prompt_renders_its_examples(

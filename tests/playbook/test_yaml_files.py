@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,23 @@ def test_a_small_valid_catalog_in_another_currency(tmp_path: Path) -> None:
             id="not-a-mapping",
         ),
         pytest.param(
+            GOOD_CATALOG.replace(
+                "    max: 50\n", "    max: 50\n    keywords: [credit, avoir]\n"
+            ).replace(
+                "    unit: none\n",
+                "    unit: none\n    keywords:\n      - call you\n      - Credit\n",
+            ),
+            17,
+            "keyword 'Credit' also names 'store_credit' (line 9); keep it on one offer",
+            id="keyword-on-two-offers",
+        ),
+        pytest.param(
+            GOOD_CATALOG.replace("    unit: none\n", "    unit: none\n    keywords: ['!!']\n"),
+            14,
+            "offers[1].keywords[0]: '!!' has no word to look for",
+            id="keyword-without-a-word",
+        ),
+        pytest.param(
             GOOD_CATALOG.replace("  - id: callback", "  - \n  - id: callback"),
             9,
             "offers[1]: expected a mapping of keys; write the keys id, label",
@@ -198,6 +216,24 @@ def test_a_catalog_with_windows_line_ends_and_a_byte_order_mark_loads(tmp_path: 
             id="bad-regex",
         ),
         pytest.param(
+            GOOD_POLICY.replace("'\\bguarantee\\b'", "'(?<!not )guarantee'"),
+            7,
+            "cannot run in linear time (invalid perl operator: (?<!); lookarounds",
+            id="lookbehind",
+        ),
+        pytest.param(
+            GOOD_POLICY + "offer_words:\n  refund: [refund*]\n  voucher: ['!', coupon]\n",
+            11,
+            "offer_words.voucher[0]: '!' has no word to look for",
+            id="offer-word-without-letters",
+        ),
+        pytest.param(
+            GOOD_POLICY + "allowed_link_hosts:\n  - brightwell.com\n  - not a host\n",
+            9,
+            "not a host name: 'not a host'",
+            id="bad-link-host",
+        ),
+        pytest.param(
             GOOD_POLICY.replace("max_offers: 3", "max_offers: 1"),
             2,
             "max_offers (1) is below min_offers (2)",
@@ -234,3 +270,30 @@ def test_a_broken_guardrails_file_names_the_file_and_line(
 
     assert (error.path, error.line) == (path, line), str(error)
     assert says in error.message
+
+
+def test_the_new_guardrail_keys_load_and_hosts_are_normalized(tmp_path: Path) -> None:
+    text = GOOD_POLICY + (
+        "offer_words:\n  refund: [refund*, remboursement]\n"
+        "not_offers: [credit card]\n"
+        "allowed_link_hosts: [https://Help.Brightwell.com/faq, brightwell.com]\n"
+    )
+
+    policy = load_guardrail_policy(write(tmp_path, "guardrails.yaml", text))
+
+    assert policy.allowed_link_hosts == ["help.brightwell.com", "brightwell.com"]
+    assert policy.offer_groups_in("We refunded it; remboursement fait") == {"refund"}
+    assert policy.not_offers == ["credit card"]
+
+
+def test_a_pattern_with_nested_quantifiers_still_runs_in_linear_time(tmp_path: Path) -> None:
+    text = GOOD_POLICY.replace("'\\bguarantee\\b'", "'(a+)+b'")
+    policy = load_guardrail_policy(write(tmp_path, "guardrails.yaml", text))
+
+    started = time.perf_counter()
+    found = policy.promises("a" * 40_000 + "\n" + "aab")
+    elapsed = time.perf_counter() - started
+
+    # Python's backtracking engine needs 2^n steps here; RE2 reads the text once.
+    assert [text for _, _, text in found] == ["aab"]
+    assert elapsed < 0.2, f"{elapsed:.2f}s"

@@ -20,7 +20,7 @@ from app.domain.draft_life import FINAL, DraftState, can_move
 from app.domain.models import STEP_LABELS, Brief, DraftResult, Flag, ProposedOffer, Step
 from app.domain.offers import OfferCatalog
 from app.playbook import load_playbook
-from app.slack import blocks
+from app.slack import blocks, modals
 from app.slack.text import CHUNK, SECTION_LIMIT, split_text
 from app.store import Complaint, Draft, Stats
 from tests.factories import a_triage
@@ -271,7 +271,7 @@ def test_offers_renamed_in_the_catalog_still_preselect_a_real_option(catalog: Of
     stale = draft(DraftState.PENDING, offers=[offer("express_reship", "Express shipping (old name)")])
 
     fallback, card = blocks.card(complaint(), stale, catalog)
-    modal = blocks.edit_modal(stale, catalog)
+    modal = modals.edit_modal(stale, catalog)
 
     assert limit_problems(fallback, card) == []
     chooser = next(b for b in modal["blocks"] if b["block_id"] == "offers")["element"]
@@ -285,7 +285,7 @@ def test_offers_renamed_in_the_catalog_still_preselect_a_real_option(catalog: Of
 def test_the_edit_modal_holds_a_long_draft_in_input_sized_pieces(catalog: OfferCatalog) -> None:
     text = "\n\n".join(f"Paragraph {n}: " + "we will fix this. " * 60 for n in range(20))
 
-    modal = blocks.edit_modal(draft(DraftState.PENDING, text=text), catalog)
+    modal = modals.edit_modal(draft(DraftState.PENDING, text=text), catalog)
 
     assert check_view(modal) is None
     pieces = [
@@ -296,8 +296,8 @@ def test_the_edit_modal_holds_a_long_draft_in_input_sized_pieces(catalog: OfferC
 
 
 def test_the_discard_and_guidance_modals_are_valid_views() -> None:
-    assert check_view(blocks.discard_modal(7)) is None
-    assert check_view(blocks.guidance_modal(7)) is None
+    assert check_view(modals.discard_modal(7)) is None
+    assert check_view(modals.guidance_modal(7)) is None
 
 
 def test_an_ephemeral_draft_fits(catalog: OfferCatalog) -> None:

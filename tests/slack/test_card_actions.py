@@ -7,13 +7,14 @@ what the store kept.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from app.slack.blocks import DISCARD_VIEW, EDIT_VIEW, GUIDANCE_VIEW
+from app.slack.modals import DISCARD_VIEW, EDIT_VIEW, GUIDANCE_VIEW
 from app.store import Draft
 from tests.fakes.openai_api import DRAFT, FakeOpenAI, schema_name
 from tests.fakes.signing import block_actions_body, plain_text_values
@@ -229,17 +230,50 @@ async def test_regenerate_with_guidance_opens_a_modal_and_sends_the_guidance_to_
     assert all(guidance not in text for text in non_user_texts(rewrite)), "guidance is data"
 
 
-async def test_agent_picks_other_offers_and_the_card_shows_them(running: RunningBot) -> None:
+async def test_agent_picks_other_offers_and_the_reply_is_rewritten_for_them(
+    running: RunningBot,
+) -> None:
+    """The card never shows offers its text does not carry: Approve waits for the rewrite."""
     _, draft = await a_card(running)
+    rewrite_held = asyncio.Event()
+    default = running.llm.responder
+
+    def follows_the_pick(request: dict[str, Any]) -> Any:
+        asked = str(request["messages"])
+        if schema_name(request) != DRAFT or "partial_refund" not in asked:
+            return default(request)
+        answer = default(request)
+        answer["reply"] = (
+            "I'm sorry the order let you down. I can give you a partial refund of 20% of the "
+            "price, and I'd like to call you back at a time you pick to sort out the rest."
+        )
+        answer["offers"] = [
+            {"offer_id": "partial_refund", "amount": 20, "why_it_helps": "Part of the price back."},
+            {"offer_id": "callback", "amount": None, "why_it_helps": "One person owns it."},
+        ]
+        return answer
+
+    async def hold_the_rewrite(body: dict[str, Any]) -> None:
+        if schema_name(body) == DRAFT and "partial_refund" in str(body["messages"]):
+            await rewrite_held.wait()
+
+    running.llm.responder = follows_the_pick
+    running.llm.hold = hold_the_rewrite  # type: ignore[method-assign]
 
     status, _ = await pick_offers(running, draft, ["partial_refund", "callback"])
     assert status == 200
 
-    card = await wait_for_card(running, draft, lambda m: "Partial refund" in offer_fields(m)[0])
+    waiting = await wait_for_card(running, draft, lambda m: "Rewriting the reply" in card_text(m))
+    assert "approve_send" not in action_ids(waiting), "no Approve while the text lags the offers"
+    rewrite_held.set()
+
+    card = await wait_for_card(running, draft, lambda m: "partial refund of 20%" in card_text(m))
+    assert "approve_send" in action_ids(card), card_text(card)
+    assert "Rewriting" not in card_text(card)
     fields = offer_fields(card)
-    assert len(fields) == 2 and "call-back" in fields[1]
-    changed = await draft_now(running, draft.id)
-    assert [o.offer_id for o in changed.offers] == ["partial_refund", "callback"]
+    assert len(fields) == 2 and "Partial refund" in fields[0] and "call-back" in fields[1]
+    asked = [r for r in drafts_requested(running.llm) if "partial_refund" in str(r["messages"])]
+    assert asked, "the rewrite was told the offers the agent picked"
     assert any(d.action == "choose_offer" for d in await running.store.decisions(draft_id=draft.id))
 
 
@@ -346,3 +380,50 @@ async def test_send_as_agent_gives_the_agent_the_text_and_posts_nothing_to_the_c
     assert "copy" in actions
     card = card_message(running.slack, draft)
     assert f"*Copied* by <@{AGENT}>" in card_text(card) and not blocks_of_type(card, "actions")
+
+
+async def edit_to(running: RunningBot, draft: Draft, text: str) -> None:
+    await click(running, draft, "edit_draft")
+    view = await opened_view(running.slack, EDIT_VIEW)
+    values = {
+        **plain_text_values({"reply_0": {"text": text}}),
+        **selected("offers", "offers", [o.offer_id for o in draft.offers],
+                   kind="multi_static_select"),
+    }
+    status, _ = await submit(running, view, values)
+    assert status == 200
+
+
+async def test_an_edit_is_checked_again_and_a_promise_beyond_authority_blocks_approve(
+    running: RunningBot,
+) -> None:
+    _, draft = await a_card(running)
+
+    await edit_to(running, draft, "So sorry! I have issued a refund of $5000 and upgraded you "
+                                  "to lifetime VIP. Details at <https://evil.example|your refund>.")
+
+    card = await wait_for_card(running, draft, lambda m: "lifetime VIP" in card_text(m))
+    assert "approve_send" not in action_ids(card) and "override_blocks" in action_ids(card)
+    assert ":no_entry:" in card_text(card)
+    await click(running, draft, "approve_send")
+    assert replies_to_customers(running.slack) == []
+
+
+async def test_an_edit_after_a_refused_send_is_what_the_next_approve_sends(
+    running: RunningBot,
+) -> None:
+    ts, draft = await a_card(running)
+    running.slack.fail_next("chat.postMessage", error="is_archived")
+    await click(running, draft, "approve_send")
+    await wait_for_card(running, draft, lambda m: "Sending failed" in card_text(m))
+
+    fixed = draft.text + " P.S. I have added a note to your order so this does not repeat."
+    await edit_to(running, await draft_now(running, draft.id), fixed)
+    edited = await wait_for_card(running, draft, lambda m: "P.S. I have added" in card_text(m))
+    assert "approve_send" in action_ids(edited)
+
+    await click(running, await draft_now(running, draft.id), "approve_send")
+    replies = await running.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("channel") == SUPPORT and c.ok
+    )
+    assert [r.args["text"] for r in replies] == [fixed] and replies[0].args["thread_ts"] == ts

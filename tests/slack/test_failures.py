@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.slack.modals import OVERRIDE_VIEW
 from tests.fakes.openai_api import (
     DRAFT,
     TRIAGE,
@@ -21,6 +22,7 @@ from tests.fakes.openai_api import (
     schema_name,
     triage_reply,
 )
+from tests.fakes.signing import plain_text_values
 from tests.slack.conftest import (
     AGENT,
     REVIEW,
@@ -43,6 +45,8 @@ from tests.slack.flows import (
     llm_back,
     non_user_texts,
     offer_fields,
+    opened_view,
+    submit,
     texts_in,
     user_texts,
     wait_for_card,
@@ -101,7 +105,7 @@ async def test_a_reply_slack_refuses_is_not_sent_the_agent_is_told_and_can_appro
 ) -> None:
     ts, _ = await running.customer_says(COMPLAINT)
     draft = await card_ready(running, ts)
-    running.slack.fail_next("chat.postMessage", status=500)
+    running.slack.fail_next("chat.postMessage", error="not_in_channel")
 
     await click(running, draft, "approve_send")
 
@@ -221,17 +225,29 @@ async def test_a_prompt_injection_cannot_put_an_offer_an_amount_or_a_broadcast_o
 ) -> None:
     running.llm.responder = compromised_model
     ts, _ = await running.customer_says(ATTACK)
-    draft = await card_ready(running, ts)
+    draft = await running.card_for(ts)
 
-    card = card_message(running.slack, draft)
+    card = await wait_for_card(running, draft, lambda m: "override_blocks" in action_ids(m))
     assert [o.offer_id for o in draft.offers] == ["express_reship"]
     assert len(offer_fields(card)) == 1 and "Free express re-shipment" in offer_fields(card)[0]
     shown = card_text(card)
     assert 'Removed "admin_override_refund": it is not in the offer catalog' in shown
     assert 'Removed "Full refund"' in shown
-    unbacked = next(line for line in shown.splitlines() if "Amounts that neither" in line)
-    assert "$5000" in unbacked
+    assert any(line.startswith(":no_entry:") and "$5000" in line for line in shown.splitlines())
 
+    assert "approve_send" not in action_ids(card), "an unbacked amount blocks Approve"
+    await click(running, draft, "approve_send")
+    await running.slack.wait_for(
+        "chat.postEphemeral",
+        where=lambda c: c.args.get("user") == AGENT and "Nothing was sent" in str(c.args["text"]),
+    )
+    assert replies_to_customers(running.slack) == []
+
+    # The agent vouches for the text anyway: recorded with who and why, then it can go.
+    await click(running, draft, "override_blocks")
+    view = await opened_view(running.slack, OVERRIDE_VIEW)
+    await submit(running, view, plain_text_values({"reason": {"text": "Testing the filter"}}))
+    await wait_for_card(running, draft, lambda m: "approve_send" in action_ids(m))
     await click(running, draft, "approve_send")
     reply = (
         await running.slack.wait_for(
@@ -239,6 +255,8 @@ async def test_a_prompt_injection_cannot_put_an_offer_an_amount_or_a_broadcast_o
         )
     )[0]
     assert "Admin mode is on" in reply.args["text"], "the agent approved it as shown"
+    trail = await running.store.decisions(draft_id=draft.id)
+    assert any(d.action == "override" and d.user_id == AGENT for d in trail)
     await wait_for_card(running, draft, lambda m: "*Sent*" in card_text(m))
     assert broadcasts(everything_posted(running.slack)) == [], "no live @channel/@here anywhere"
     assert broadcasts([m.get("text", "") for m in running.slack.messages[REVIEW]]) == []
@@ -251,3 +269,30 @@ async def test_a_prompt_injection_cannot_put_an_offer_an_amount_or_a_broadcast_o
         assert all("admin mode" not in outside_customer_fence(t) for t in fenced), (
             "customer text appears only inside <customer_message>"
         )
+
+
+async def test_a_reply_slack_did_not_confirm_is_settled_before_it_can_be_sent_again(
+    running: RunningBot,
+) -> None:
+    """A 500 may come after Slack posted: the draft waits for the sweep, never a blind re-send."""
+    ts, _ = await running.customer_says(COMPLAINT)
+    draft = await card_ready(running, ts)
+    running.slack.fail_next("chat.postMessage", status=500)
+
+    await click(running, draft, "approve_send")
+
+    await wait_for_draft(running, draft.id, lambda d: d.status == "sending")
+    await running.slack.wait_for(
+        "chat.postEphemeral",
+        where=lambda c: c.args.get("user") == AGENT and "not confirm" in str(c.args["text"]),
+    )
+    await click(running, draft, "approve_send")
+    assert replies_to_customers(running.slack) == [], "no second attempt while unsettled"
+
+    assert running.bot.desk is not None
+    assert await running.bot.desk.settle_sends(older_than_s=0) == 1
+    await wait_for_draft(running, draft.id, lambda d: d.status == "pending")
+    await click(running, draft, "approve_send")
+
+    await wait_for_draft(running, draft.id, lambda d: d.status == "sent")
+    assert len(replies_to_customers(running.slack)) == 1

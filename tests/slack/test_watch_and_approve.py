@@ -92,9 +92,13 @@ async def test_a_model_written_link_reaches_the_customer_as_the_literal_text_the
     running.llm.responder = sneaky
     ts, _ = await running.customer_says("My parcel never came and I want my money back.")
     draft = await running.card_for(ts)
-    from tests.slack.flows import card_message
+    from tests.slack.flows import card_text, wait_for_card
 
-    shown = str(card_message(running.slack, draft)["blocks"])
+    card = await wait_for_card(running, draft, lambda m: "evil.example" in card_text(m))
+    shown = str(card["blocks"])
+    assert "unknown_link" in str(draft.flags)
+    # An unknown link blocks Approve until an agent vouches for the text.
+    assert await running.store.override_blocks(draft_id=draft.id, user_id=AGENT, reason="test")
 
     await running.post(
         block_actions_body(

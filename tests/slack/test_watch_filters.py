@@ -169,7 +169,7 @@ async def test_a_customer_thread_reply_is_drafted_with_the_thread_history(
     asked = [r for r in running.llm.requests if schema_name(r) == DRAFT][-1]
     user_side = "\n".join(user_texts(asked))
     history = user_side.split("<thread_history>", 1)[1].split("</thread_history>", 1)[0]
-    assert "[customer" in history and "leaks from the base" in history
-    assert "[agent" in history and "Which model is it?" in history
+    assert '<message author="customer"' in history and "leaks from the base" in history
+    assert '<message author="agent"' in history and "Which model is it?" in history
     assert "BX-200" in user_side.split("<customer_message>", 1)[1]
     assert len(cards_posted(running.slack)) == 1 and draft.status == "pending"

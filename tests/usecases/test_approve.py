@@ -113,3 +113,27 @@ async def test_settling_a_send_whose_process_died_never_sends_twice(
     assert posted is not None and posted.status == DraftState.SENT
     assert lost is not None and lost.status == DraftState.PENDING
     assert len(slack.called("post_reply")) == 1
+
+
+async def test_a_blocked_draft_is_sent_only_after_an_agent_overrides_with_a_reason(
+    store: Store, slack: FakeSlackPort, cards: CardDesk, factory: StoreFactory
+) -> None:
+    from app.domain.models import Flag
+    from app.usecases.approve import BLOCKED
+
+    draft_id = await factory.pending_draft(store)
+    draft = await store.get_draft(draft_id=draft_id)
+    assert draft is not None
+    link = Flag(code="unknown_link", severity="block", message="Link to evil.example")
+    await store.record_edit(draft_id=draft_id, user_id="U_AGENT", new_text=draft.text,
+                            flags=[link], checklist=draft.checklist)
+    approve = approver(store, slack, cards)
+
+    refused = await approve(draft_id=draft_id, user_id="U_AGENT", seen=None)
+    assert not refused.sent and refused.message == BLOCKED
+
+    assert await store.override_blocks(draft_id=draft_id, user_id="U_LEAD", reason="Partner site")
+
+    assert (await approve(draft_id=draft_id, user_id="U_AGENT", seen=None)).sent
+    decisions = await store.decisions(draft_id=draft_id)
+    assert any(d.action == "override" and d.user_id == "U_LEAD" for d in decisions)

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.slack import blocks
+from app.slack import blocks, modals
 from app.slack.deps import ListenerDeps
 
 
@@ -58,14 +58,14 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
             await tell(client, body, "This draft can no longer be edited.")
             return
         await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.edit_modal(draft, deps.playbook().catalog)
+            trigger_id=body["trigger_id"], view=modals.edit_modal(draft, deps.playbook().catalog)
         )
 
     @app.action(blocks.DISCARD)
     async def discard(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.discard_modal(draft_id_of(body))
+            trigger_id=body["trigger_id"], view=modals.discard_modal(draft_id_of(body))
         )
 
     @app.action(blocks.REGENERATE)
@@ -75,7 +75,7 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         tone = body["actions"][0]["selected_option"]["value"]
         if tone == blocks.CUSTOM_TONE:
             await client.views_open(
-                trigger_id=body["trigger_id"], view=blocks.guidance_modal(draft_id)
+                trigger_id=body["trigger_id"], view=modals.guidance_modal(draft_id)
             )
             return
         await desk.regenerate.request(draft_id=draft_id, user_id=body["user"]["id"], tone=tone)
@@ -91,6 +91,15 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         )
         if changed is None:
             await tell(client, body, "This draft can no longer be changed.")
+        else:
+            desk.jobs.wake()
+
+    @app.action(blocks.OVERRIDE)
+    async def override(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=modals.override_modal(draft_id_of(body))
+        )
 
     @app.action(blocks.SHARE)
     async def share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

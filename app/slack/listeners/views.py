@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from app.slack import blocks
+from app.slack import modals
 from app.slack.deps import ListenerDeps
 
 
@@ -29,7 +29,7 @@ def edited_text(values: dict[str, dict[str, Any]]) -> str:
 def register(app: AsyncApp, deps: ListenerDeps) -> None:
     desk = deps.desk
 
-    @app.view(blocks.EDIT_VIEW)
+    @app.view(modals.EDIT_VIEW)
     async def edited(ack: AsyncAck, body: dict[str, Any]) -> None:
         values = _values(body)
         text = edited_text(values)
@@ -45,16 +45,16 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
             offer_ids=[o["value"] for o in offers],
         )
 
-    @app.view(blocks.DISCARD_VIEW)
+    @app.view(modals.DISCARD_VIEW)
     async def discarded(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         values = _values(body)
         choice = (values["reason"]["choice"].get("selected_option") or {}).get("value", "other")
         note = (values.get("note", {}).get("text", {}).get("value") or "").strip()
-        reason = blocks.DISCARD_REASONS.get(choice, "Other") + (f": {note}" if note else "")
+        reason = modals.DISCARD_REASONS.get(choice, "Other") + (f": {note}" if note else "")
         await desk.discard(draft_id=_draft_id(body), user_id=body["user"]["id"], reason=reason)
 
-    @app.view(blocks.GUIDANCE_VIEW)
+    @app.view(modals.GUIDANCE_VIEW)
     async def guided(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         guidance = (_values(body)["guidance"]["text"]["value"] or "").strip()
@@ -62,3 +62,11 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
             draft_id=_draft_id(body), user_id=body["user"]["id"], guidance=guidance
         )
         desk.jobs.wake()
+
+    @app.view(modals.OVERRIDE_VIEW)
+    async def overridden(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        reason = (_values(body)["reason"]["text"]["value"] or "").strip()
+        await desk.revise.override(
+            draft_id=_draft_id(body), user_id=body["user"]["id"], reason=reason
+        )

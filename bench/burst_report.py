@@ -1,0 +1,254 @@
+"""The figures of ``burst_compare``: per contender, then the table with ratios and issue 8's goals.
+
+A complaint's card latency runs from its first delivery to the moment its
+card in the review channel first shows "Approve & send" (both on the
+system-wide monotonic clock).  Cards are traced to complaints by the
+``bench-0042`` tag the card quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.load_report import percentile
+from bench.slack_load import Ack
+from bench.stacks import summarize
+from tests.fakes.support_workspace import REVIEW
+
+# Issue 8's goals for tactful.
+CARD_P50_OVER_LLM_S = 0.5
+ALL_CARDS_VS_NAIVE = 1.1
+LLM_CALLS_PER_COMPLAINT = 1.0
+CPU_VS_NAIVE = 1.0
+RATELIMITED_SHARE = 0.05
+PEAK_RSS_MB = 120
+SCALE_OUT_RATIO = 1.7
+
+
+@dataclass
+class Outcome:
+    name: str
+    complaints: int
+    instances: int = 1
+    acks: list[Ack] = field(default_factory=list)
+    first_send: float = 0.0
+    waited_s: float = 0.0
+    slack: dict[str, Any] = field(default_factory=dict)  # traced_slack's /_bench/summary
+    slack_stats: dict[str, Any] = field(default_factory=dict)  # FakeSlack's /_fake/stats
+    llm: dict[str, Any] = field(default_factory=dict)  # FakeOpenAI's /_fake/stats
+    cpu_s: float = 0.0
+    peak_rss_bytes: int = 0
+    alive: bool = True
+    spy_file: Path | None = None
+    spy_seconds: float = 0.0
+    spy_rate_hz: int = 100
+
+    def first_sends(self) -> dict[int, float]:
+        return {a.index: a.sent_at for a in self.acks if a.kind == "event"}
+
+    def card_times(self) -> dict[int, float]:
+        """Complaint index -> when its first complete card appeared in the review channel."""
+        done: dict[int, float] = {}
+        for card in self.slack.get("cards", []):
+            if card["channel"] != REVIEW or card["complete_at"] is None:
+                continue
+            for tag in card["tags"]:
+                index = int(tag.removeprefix("bench-")) - 1
+                done[index] = min(done.get(index, card["complete_at"]), card["complete_at"])
+        return done
+
+    def card_latencies(self) -> list[float]:
+        sent = self.first_sends()
+        return sorted(at - sent[i] for i, at in self.card_times().items() if i in sent)
+
+    def all_cards_s(self) -> float | None:
+        times = self.card_times()
+        if len(times) < self.complaints:
+            return None
+        return max(times.values()) - self.first_send
+
+    def ack_p99(self) -> float:
+        latencies = [a.latency_s for a in self.acks if a.kind == "event"]
+        return percentile(sorted(latencies), 99) if latencies else float("inf")
+
+    def redeliveries(self) -> int:
+        return sum(1 for a in self.acks if a.kind == "redelivery")
+
+    def duplicates(self) -> int:
+        """Complaints with more than one card, and review-channel posts beyond one each."""
+        review = [c for c in self.slack.get("cards", []) if c["channel"] == REVIEW]
+        per: Counter[str] = Counter(tag for card in review for tag in card["tags"])
+        extra_posts = max(0, sum(c["posts"] for c in review) - self.complaints)
+        return sum(1 for n in per.values() if n > 1) + extra_posts
+
+    @property
+    def llm_requests(self) -> int:
+        return int(self.llm.get("requests", 0))
+
+    @property
+    def slack_calls(self) -> int:
+        return int(self.slack_stats.get("total_calls", 0))
+
+    @property
+    def slack_429s(self) -> int:
+        return int(self.slack_stats.get("total_ratelimited", 0))
+
+
+def _s(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+Row = tuple[str, str, str, str, str, str]
+
+
+def _print_rows(rows: list[Row]) -> bool:
+    header: Row = ("", "naive", "tactful", "tactful/naive", "goal (tactful)", "")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
+    for row in [header, *rows]:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return all(r[5] != "MISS" for r in rows)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("PASS" if ok else "MISS")
+
+
+def print_comparison(naive: Outcome, tactful: Outcome, options: argparse.Namespace) -> bool:
+    """The issue's table, naive beside tactful, with ratios and goals; True when all are met."""
+    n = options.complaints
+    limits = "Slack rate limits enforced" if options.rate_limits else "no Slack rate limits"
+    print(
+        f"\nburst: {n} complaints over {options.over:g} s, fake LLM {options.llm_latency:g} s, "
+        f"{limits}; one run each, same machine"
+    )
+    rows: list[Row] = []
+    nl, tl = naive.card_latencies(), tactful.card_latencies()
+
+    def p(values: list[float], pct: int) -> float | None:
+        return percentile(values, pct) if values else None
+
+    rows.append((
+        "ack p99", _s(naive.ack_p99()), _s(tactful.ack_p99()),
+        _ratio(tactful.ack_p99(), naive.ack_p99()), "", "",
+    ))
+    rows.append((
+        "Slack redeliveries (no ack in 3 s)", str(naive.redeliveries()),
+        str(tactful.redeliveries()), "", "", "",
+    ))
+    goal_p50 = options.llm_latency + CARD_P50_OVER_LLM_S
+    t50 = p(tl, 50)
+    rows.append((
+        "card latency p50 / p95",
+        f"{_s(p(nl, 50))} / {_s(p(nl, 95))}",
+        f"{_s(t50)} / {_s(p(tl, 95))}",
+        f"{_ratio(t50, p(nl, 50))} / {_ratio(p(tl, 95), p(nl, 95))}",
+        "" if options.rate_limits else f"p50 <= {goal_p50:g} s",
+        "" if options.rate_limits else _verdict(t50 is not None and t50 <= goal_p50),
+    ))
+    n_all, t_all = naive.all_cards_s(), tactful.all_cards_s()
+    all_ok = t_all is not None and (n_all is None or t_all <= ALL_CARDS_VS_NAIVE * n_all)
+    rows.append((
+        f"time until all {n} cards", _s(n_all) if n_all else "never", _s(t_all) if t_all else "never",
+        _ratio(t_all, n_all), f"<= {ALL_CARDS_VS_NAIVE:g}x naive", _verdict(all_ok),
+    ))
+    rows.append((
+        "cards complete", f"{len(naive.card_times())}/{n}", f"{len(tactful.card_times())}/{n}",
+        "", f"{n}/{n}", _verdict(len(tactful.card_times()) == n),
+    ))
+    rows.append((
+        "duplicate cards", str(naive.duplicates()), str(tactful.duplicates()), "", "0",
+        _verdict(tactful.duplicates() == 0),
+    ))
+    rows.append((
+        "LLM requests", str(naive.llm_requests), str(tactful.llm_requests),
+        _ratio(tactful.llm_requests, naive.llm_requests), "", "",
+    ))
+    per = tactful.llm_requests / n
+    rows.append((
+        "LLM calls per complaint", f"{naive.llm_requests / n:.2f}", f"{per:.2f}", "",
+        f"<= {LLM_CALLS_PER_COMPLAINT:g}", _verdict(per <= LLM_CALLS_PER_COMPLAINT),
+    ))
+    share = tactful.slack_429s / max(1, tactful.slack_calls)
+    rows.append((
+        "Slack calls / answered 429",
+        f"{naive.slack_calls} / {naive.slack_429s}",
+        f"{tactful.slack_calls} / {tactful.slack_429s} ({share:.0%})",
+        _ratio(tactful.slack_calls, naive.slack_calls),
+        f"429 < {RATELIMITED_SHARE:.0%}" if options.rate_limits else "",
+        _verdict(share < RATELIMITED_SHARE) if options.rate_limits else "",
+    ))
+    rows.append((
+        "Slack calls per card",
+        f"{naive.slack_calls / max(1, len(naive.card_times())):.1f}",
+        f"{tactful.slack_calls / max(1, len(tactful.card_times())):.1f}",
+        "", "", "",
+    ))
+    rows.append((
+        "bot CPU during the burst", f"{naive.cpu_s:.1f} s", f"{tactful.cpu_s:.1f} s",
+        _ratio(tactful.cpu_s, naive.cpu_s), f"<= {CPU_VS_NAIVE:g}x naive",
+        _verdict(tactful.cpu_s <= CPU_VS_NAIVE * naive.cpu_s),
+    ))
+    rss_n, rss_t = naive.peak_rss_bytes / 2**20, tactful.peak_rss_bytes / 2**20
+    rows.append((
+        "peak RSS", f"{rss_n:.0f} MB", f"{rss_t:.0f} MB", _ratio(rss_t, rss_n),
+        f"<= {PEAK_RSS_MB} MB", _verdict(rss_t <= PEAK_RSS_MB),
+    ))
+    rows.append((
+        "waited (until all cards or idle)", _s(naive.waited_s), _s(tactful.waited_s), "", "", "",
+    ))
+    for o in (naive, tactful):
+        if not o.alive:
+            rows.append((f"{o.name} bot", "EXITED", "", "", "running", "MISS"))
+    met = _print_rows(rows)
+    print(f"  tactful's Slack calls: {_methods(tactful)}")
+    print(f"  naive's Slack calls:   {_methods(naive)}")
+    if tactful.spy_file is not None and tactful.spy_file.exists():
+        summarize(tactful.spy_file).print(rate_hz=tactful.spy_rate_hz, seconds=tactful.spy_seconds)
+    return met
+
+
+def _methods(o: Outcome) -> str:
+    calls = o.slack_stats.get("calls", {})
+    refused = o.slack_stats.get("ratelimited", {})
+    return ", ".join(
+        f"{m} {n}" + (f" ({refused[m]} x 429)" if refused.get(m) else "")
+        for m, n in sorted(calls.items())
+    )
+
+
+def print_scale_out(outcomes: list[Outcome], options: argparse.Namespace) -> bool:
+    """Complaints per second of one instance and of N on one PostgreSQL store."""
+    one, many = outcomes
+    print(
+        f"\nscale-out: {options.complaints} complaints over {options.over:g} s, fake LLM "
+        f"{options.llm_latency:g} s, store on PostgreSQL; 1 vs {many.instances} instances"
+    )
+    rates: list[float | None] = []
+    for o in (one, many):
+        took = o.all_cards_s()
+        rate = options.complaints / took if took else None
+        rates.append(rate)
+        print(
+            f"  {o.instances} instance(s): all cards in {_s(took) if took else 'never'}"
+            f" ({len(o.card_times())}/{o.complaints}), "
+            f"{rate or 0:.1f} complaints/s, CPU {o.cpu_s:.1f} s, duplicates {o.duplicates()}, "
+            f"LLM requests {o.llm_requests}, ack p99 {_s(o.ack_p99())}"
+        )
+    ratio = rates[1] / rates[0] if rates[0] and rates[1] else None
+    ok = ratio is not None and ratio >= SCALE_OUT_RATIO and many.duplicates() == 0
+    shown = "-" if ratio is None else f"{ratio:.2f}x"
+    print(f"  {many.instances} / 1 instances: {shown} (goal >= {SCALE_OUT_RATIO:g}x, 0 duplicates)"
+          f"  {_verdict(ok)}")
+    return ok

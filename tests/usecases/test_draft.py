@@ -1,0 +1,111 @@
+"""Drafting a stored complaint: the card follows the draft, and an outage loses nothing.
+
+The real pipeline and LLM client talk to the fake OpenAI in-process (respx);
+Slack is the faked port.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.draft_life import DraftState
+from app.domain.drafting import DraftingPipeline
+from app.playbook import PlaybookSource
+from app.store import NewComplaint, Store
+from app.usecases.cards import CardDesk
+from app.usecases.draft import ConversationReader, DraftComplaint
+from app.usecases.regenerate import Regenerate
+from tests.factories import PROMPTS_DIR, MakeClient
+from tests.fakes.openai_api import FakeOpenAI
+from tests.usecases.conftest import FakeSlackPort
+
+
+@pytest.fixture
+def pipeline(make_client: MakeClient) -> DraftingPipeline:
+    return DraftingPipeline(make_client(retry_deadline_s=1.0), PlaybookSource(PROMPTS_DIR).current)
+
+
+@pytest.fixture
+def reader(store: Store, slack: FakeSlackPort) -> ConversationReader:
+    return ConversationReader(store, slack, max_history_chars=20_000)
+
+
+async def stored(store: Store, text: str, *, source: str = "watch") -> int:
+    accepted = await store.accept_complaint(
+        complaint=NewComplaint(
+            team_id="T1", channel_id="C_SUPPORT", message_ts="1712000000.000100",
+            user_id="U_CUSTOMER", text=text, source=source,  # type: ignore[arg-type]
+        )
+    )
+    assert accepted is not None
+    return accepted.complaint_id
+
+
+async def test_a_complaint_gets_a_card_then_the_draft_fills_it(
+    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
+    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+) -> None:
+    complaint_id = await stored(store, "My parcel is a week late and nobody answers.")
+
+    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+
+    draft = await store.latest_draft(complaint_id=complaint_id)
+    assert draft is not None and draft.status == DraftState.PENDING and draft.text
+    assert [c["status"] for c in slack.called("post_card")] == [DraftState.DRAFTING]
+    assert slack.called("update_card")[-1]["status"] == DraftState.PENDING
+    assert len(fake_openai.requests) == 2
+
+
+async def test_praise_is_counted_not_drafted(
+    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
+    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+) -> None:
+    complaint_id = await stored(store, "PRAISE-ONLY Your team was wonderful, thank you!")
+
+    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+
+    assert await store.latest_draft(complaint_id=complaint_id) is None
+    assert slack.called("post_card") == []
+
+
+async def test_an_llm_outage_ends_on_a_card_with_retry_and_retry_drafts_again(
+    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
+    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+) -> None:
+    complaint_id = await stored(store, "You charged me twice for March.")
+    draft_complaint = DraftComplaint(store, pipeline, reader, cards)
+    fake_openai.fail_next(503, times=20)
+
+    await draft_complaint(complaint_id=complaint_id)
+
+    failed = await store.latest_draft(complaint_id=complaint_id)
+    assert failed is not None and failed.status == DraftState.FAILED and failed.error
+    assert slack.called("update_card")[-1]["status"] == DraftState.FAILED
+    fake_openai.recover()
+
+    assert await draft_complaint.retry(draft_id=failed.id)
+    await draft_complaint(complaint_id=complaint_id, force=True)
+
+    again = await store.latest_draft(complaint_id=complaint_id)
+    assert again is not None and again.status == DraftState.PENDING and again.card_ts == failed.card_ts
+
+
+async def test_regenerating_in_another_tone_rewrites_the_pending_draft(
+    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
+    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+) -> None:
+    complaint_id = await stored(store, "My sofa arrived with a torn cushion.")
+    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+    before = await store.latest_draft(complaint_id=complaint_id)
+    assert before is not None
+    regenerate = Regenerate(store, pipeline, reader, cards)
+
+    await regenerate.request(draft_id=before.id, user_id="U_AGENT", tone="formal",
+                             guidance="mention dana@example.com")
+    await regenerate(draft_id=before.id, user_id="U_AGENT", tone="formal", guidance=None)
+
+    after = await store.get_draft(draft_id=before.id)
+    assert after is not None and after.tone == "formal" and after.text != before.text
+    jobs = [await store.claim_job(worker="w", lease_s=5) for _ in range(2)]
+    queued = next(job for job in jobs if job is not None and job.kind == "regenerate")
+    assert "dana@example.com" not in str(queued.payload), "guidance is redacted before it is kept"
