@@ -21,7 +21,6 @@ Every event, ours or a library's (Bolt, slack_sdk, httpx), passes through
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import structlog
 
 from app.domain.redact import redact
+from app.domain.secrets import mask_credentials
 
 MAX_VALUE_CHARS = 2000
 MAX_TRACEBACK_CHARS = 8000
@@ -36,18 +36,6 @@ MAX_TRACEBACK_CHARS = 8000
 # straddles the cut is still recognised whole and never shows half of itself.
 _SCRUB_MARGIN = 256
 
-# Each shape starts where a run of its characters starts and is read
-# possessively, so masking is linear in the (already capped) length.
-_SECRET_SHAPES = re.compile(
-    r"(?<![\w-])(?:xox[a-z]-|xoxe\.xox[a-z]-|xapp-)[A-Za-z0-9-]{1,2048}+"
-    r"|(?<![\w-])sk-[A-Za-z0-9_-]{8,2048}+"
-    r"|(?i:\b(?:bearer|basic)\s{1,4})[A-Za-z0-9._~+/=-]{8,2048}+"
-)
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{1,20}://[^:/@\s]{0,256}:)[^\s/]{1,1024}@")
-_SECRET_PAIR = re.compile(
-    r"(?i)(\b(?:password|passwd|pwd|secret|token|api[_-]?key|client[_-]?secret)"
-    r"[\"']?\s{0,3}[:=]\s{0,3}[\"']?)[^\s\"'&,;]{1,512}+"
-)
 _SECRET_KEYS = ("token", "secret", "api_key", "password", "authorization")
 _BODY_KEYS = frozenset({"body", "raw_body", "request_body", "payload"})
 
@@ -69,11 +57,7 @@ def _without_request_body(text: str) -> str:
 
 
 def _mask_secrets(text: str) -> str:
-    for secret in _known_secrets:
-        text = text.replace(secret, "[secret]")
-    text = _SECRET_SHAPES.sub("[secret]", text)
-    text = _URL_PASSWORD.sub(r"\1[secret]@", text)
-    return _SECRET_PAIR.sub(r"\1[secret]", text)
+    return mask_credentials(text, known=_known_secrets)
 
 
 def scrub_text(text: str, *, limit: int = MAX_VALUE_CHARS, keep_tail: bool = False) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from app.domain.mentions import neutralize_mentions
+from app.domain.secrets import mask_credentials
 
 
 def fingerprint(text: str) -> str:
@@ -23,7 +24,8 @@ def sendable(text: str) -> str:
     Broadcasts and mentions are neutralized, and ``&``, ``<`` and ``>`` (the
     control characters of chat markup) are escaped, so a model-written
     ``<https://evil|Claim your refund>`` reaches the customer as the visible
-    characters the agent approved, never as a live link under the brand.
+    characters the agent approved, never as a live link under the brand.  A
+    credential, should a model repeat one, is masked everywhere it would show.
     """
-    neutral, _ = neutralize_mentions(text)
+    neutral, _ = neutralize_mentions(mask_credentials(text))
     return neutral.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

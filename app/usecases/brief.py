@@ -8,6 +8,7 @@ from app.domain.briefing import BriefingPipeline
 from app.domain.limits import cap_history
 from app.domain.models import Brief
 from app.domain.ports import LLMError
+from app.domain.secrets import mask_credentials
 from app.usecases.ports import SlackFailure, SlackPort
 
 
@@ -54,5 +55,7 @@ class BriefThread:
         try:
             brief = await self._pipeline.brief(thread)
         except LLMError as exc:
-            return BriefOutcome(None, len(thread), f"Could not summarize: {exc}")
+            return BriefOutcome(
+                None, len(thread), f"Could not summarize: {mask_credentials(str(exc))}"
+            )
         return BriefOutcome(brief, len(thread))

@@ -19,6 +19,7 @@ from app.domain.limits import cap_history
 from app.domain.models import Complaint as DomainComplaint
 from app.domain.models import DraftResult, ThreadMessage
 from app.domain.ports import LLMBadOutput, LLMError
+from app.domain.secrets import mask_credentials
 from app.store import Complaint, Store
 from app.usecases.cards import CardDesk
 from app.usecases.ports import SlackFailure, SlackPort
@@ -30,7 +31,8 @@ def explain(exc: LLMError) -> str:
     """The agent-facing reason of an LLM failure, counted by kind."""
     kind = "bad_output" if isinstance(exc, LLMBadOutput) else "unavailable"
     metrics.LLM_ERRORS.labels(kind=kind).inc()
-    return str(exc)
+    # A server's error can quote the key it was given; the card shows this text.
+    return mask_credentials(str(exc))
 
 
 class ConversationReader:

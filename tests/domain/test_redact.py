@@ -412,3 +412,17 @@ def test_a_realistic_two_kilobyte_message_is_redacted_in_a_few_milliseconds() ->
 
     # About 2 ms on a 2-core VM; the bound leaves room for a loaded CI machine.
     assert per_call < 0.02, f"{per_call * 1000:.1f} ms per 2 KB message"
+
+
+def test_credentials_are_masked_in_anything_the_bot_shows() -> None:
+    from app.domain.approval import sendable
+    from app.domain.secrets import mask_credentials
+
+    leaked = (
+        "Error 401: Incorrect API key provided: sk-proj-abcdef1234567890. "
+        "Tried postgresql://tactful:hunter22@db:5432/prod with token=xoxb-1-2-abc"
+    )
+    masked = mask_credentials(leaked)
+    for secret in ("sk-proj-abcdef1234567890", "hunter22", "xoxb-1-2-abc"):
+        assert secret not in masked and secret not in sendable(leaked)
+    assert "postgresql://tactful:[secret]@db:5432/prod" in masked

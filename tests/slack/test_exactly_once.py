@@ -188,3 +188,43 @@ async def test_a_follow_up_while_the_first_draft_is_being_written_wins(
     note = await wait_until(lambda: ephemerals_to(running.slack, AGENT))
     assert SUPERSEDED_NOTE in note[0]
     assert replies_to_customers(running.slack) == []
+
+
+async def test_one_customer_message_watched_then_asked_about_twice_gets_one_reply(
+    running: RunningBot,
+) -> None:
+    """Watch, shortcut and @mention on the same message: one card to act on, one reply."""
+    from tests.fakes.signing import message_shortcut_body
+
+    text = "Third time asking: my refund for order 7731 never arrived."
+    ts, _ = await running.customer_says(text)
+    watched = await running.card_for(ts)
+
+    await running.post(
+        message_shortcut_body(
+            callback_id="draft_reply", user_id=AGENT, channel_id=SUPPORT,
+            message={"ts": ts, "text": text, "user": CUSTOMER},
+            response_url=running.slack.response_url("again"),
+        )
+    )
+    mention_ts = next_ts()
+    asking = "<@UBOT> be extra kind"
+    running.slack.add_message(SUPPORT, mention_ts, asking, user=AGENT, thread_ts=ts)
+    await running.post(event_callback_body(
+        message_event(SUPPORT, asking, user=AGENT, ts=mention_ts, thread_ts=ts, mention=True),
+        event_id="EvONCE1",
+    ))
+    told = await running.slack.wait_for("response_url", where=lambda c: c.args.get("hook") == "again")
+    assert "already exists" in told[0].args["text"]
+    await running.slack.wait_for(
+        "chat.postEphemeral",
+        where=lambda c: c.args.get("user") == AGENT and "already exists" in str(c.args["text"]),
+    )
+    for source in ("shortcut", "mention"):
+        assert await running.store.find_complaint(
+            channel_id=SUPPORT, message_ts=ts, source=source
+        ) is None
+
+    await asyncio.gather(*(running.post(approve_click(watched)) for _ in range(3)))
+    await running.card_for(ts, status="sent")
+    assert len(replies_to_customers(running.slack)) == 1

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from app.domain.ports import LLMError
+from app.domain.secrets import mask_credentials
 from app.slack import blocks
 from app.slack.deps import ListenerDeps
 from app.slack.listeners.briefs import answer_with_brief, parse_permalink
@@ -49,7 +50,9 @@ async def _draft(deps: ListenerDeps, ack: AsyncAck, respond: AsyncRespond, text:
     try:
         result = await deps.desk.preview(text)
     except LLMError as exc:
-        await respond(text=f"Could not draft a reply: {exc}", response_type="ephemeral")
+        await respond(
+            text=f"Could not draft a reply: {mask_credentials(str(exc))}", response_type="ephemeral"
+        )
         return
     fallback, draft_blocks = blocks.ephemeral_draft(result)
     await respond(text=fallback, blocks=draft_blocks, response_type="ephemeral", replace_original=False)
