@@ -16,10 +16,24 @@ GUIDANCE_VIEW = "guidance_view"
 OVERRIDE_VIEW = "override_view"
 
 
+def _frame(
+    callback_id: str, draft_id: int, title: str, submit: str, body: Blocks
+) -> dict[str, Any]:
+    """A modal about one draft: the draft id rides in private_metadata to the submission."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"draft_id": draft_id}),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": body,
+    }
+
+
 def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
-    text = draft.final_text or draft.text
     inputs: Blocks = []
-    for number, chunk in enumerate(split_text(text, 3000)[:20]):
+    for number, chunk in enumerate(split_text(draft.text, 3000)[:20]):
         inputs.append(
             {
                 "type": "input",
@@ -52,15 +66,7 @@ def edit_modal(draft: Draft, catalog: OfferCatalog) -> dict[str, Any]:
             "element": offer_input,
         }
     )
-    return {
-        "type": "modal",
-        "callback_id": EDIT_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft.id}),
-        "title": {"type": "plain_text", "text": "Edit the reply"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": inputs,
-    }
+    return _frame(EDIT_VIEW, draft.id, "Edit the reply", "Save", inputs)
 
 
 DISCARD_REASONS = {
@@ -73,14 +79,12 @@ DISCARD_REASONS = {
 
 
 def discard_modal(draft_id: int) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": DISCARD_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft_id}),
-        "title": {"type": "plain_text", "text": "Discard the draft"},
-        "submit": {"type": "plain_text", "text": "Discard"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _frame(
+        DISCARD_VIEW,
+        draft_id,
+        "Discard the draft",
+        "Discard",
+        [
             {
                 "type": "input",
                 "block_id": "reason",
@@ -99,18 +103,16 @@ def discard_modal(draft_id: int) -> dict[str, Any]:
                 "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
             },
         ],
-    }
+    )
 
 
 def override_modal(draft_id: int) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": OVERRIDE_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft_id}),
-        "title": {"type": "plain_text", "text": "Override the checks"},
-        "submit": {"type": "plain_text", "text": "Override"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _frame(
+        OVERRIDE_VIEW,
+        draft_id,
+        "Override the checks",
+        "Override",
+        [
             section(
                 "A :no_entry: check stopped this draft. Override only if the text is right as "
                 "it stands; your name and reason are kept with the draft."
@@ -128,17 +130,16 @@ def override_modal(draft_id: int) -> dict[str, Any]:
                 },
             },
         ],
-    }
+    )
 
 
 def guidance_modal(draft_id: int) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": GUIDANCE_VIEW,
-        "private_metadata": json.dumps({"draft_id": draft_id}),
-        "title": {"type": "plain_text", "text": "Regenerate"},
-        "submit": {"type": "plain_text", "text": "Regenerate"},
-        "blocks": [
+    return _frame(
+        GUIDANCE_VIEW,
+        draft_id,
+        "Regenerate",
+        "Regenerate",
+        [
             {
                 "type": "input",
                 "block_id": "guidance",
@@ -155,4 +156,4 @@ def guidance_modal(draft_id: int) -> dict[str, Any]:
                 },
             }
         ],
-    }
+    )

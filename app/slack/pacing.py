@@ -12,6 +12,13 @@ at once when one is there and nobody is waiting; otherwise it queues, most
 urgent first and first come, first served within a priority.  A 429 empties
 its bucket until Retry-After has passed.
 
+Slack allows short bursts over those rates without saying how long, so by
+default a bucket lets calls straight through until Slack refuses one; from
+that 429 on it paces at the rates below until a minute has passed without
+another.  A few complaints at once then get their cards at once, and a
+burst costs a few 429s per bucket, not one per call.  ``strict=True`` paces
+from the first call.
+
 Methods a listener calls while Slack waits for an ack (agent lookups,
 modals, ephemerals) are left out: an ack must never queue behind cards, and
 those calls are few.  Every instance paces on its own: N instances on one
@@ -87,15 +94,19 @@ def current_priority() -> Priority:
 
 Waiter = tuple[int, int, asyncio.Future[None]]
 _EPSILON = 1e-9
+# How long a bucket keeps pacing after Slack's last 429 (Slack counts per minute).
+STRICT_FOR_S = 60.0
 
 
 class _Bucket:
-    def __init__(self, limit: Limit, *, speed: float, now: float) -> None:
+    def __init__(self, limit: Limit, *, speed: float, now: float, strict: bool) -> None:
         self.rate = limit.per_minute / 60 * speed  # tokens per second
         self.burst = float(limit.burst)
         self.tokens = self.burst
         self.stamp = now
         self.paused_until = now
+        # Paced until then; before it (or forever when strict) calls take tokens.
+        self.strict_until = float("inf") if strict else float("-inf")
         self.waiters: list[Waiter] = []
         self.drainer: asyncio.Task[None] | None = None
 
@@ -105,9 +116,12 @@ class _Bucket:
         self.stamp = now
         wait = max(0.0, self.paused_until - now)
         # Float refills land a hair under 1: that is a whole token, not a 1e-16 s wait.
-        if self.tokens < 1 - _EPSILON:
+        if now < self.strict_until and self.tokens < 1 - _EPSILON:
             wait = max(wait, (1 - self.tokens) / self.rate)
         return wait
+
+    def take(self) -> None:
+        self.tokens = max(0.0, self.tokens - 1)
 
 
 class SlackPacer:
@@ -117,13 +131,16 @@ class SlackPacer:
         self,
         *,
         limits: Mapping[str, Limit] = LIMITS,
+        strict: bool = False,
         speed: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``speed`` multiplies every rate and shortens every wait (tests play minutes fast)."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._limits = limits
+        self._strict = strict
         self._speed = speed
         self._clock = clock
         self._sleep = sleep
@@ -145,7 +162,7 @@ class SlackPacer:
         if bucket is None:
             return
         if not bucket.waiters and bucket.wait_s(self._clock()) == 0:
-            bucket.tokens -= 1
+            bucket.take()
             return
         called: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(bucket.waiters, (int(priority), next(self._order), called))
@@ -160,15 +177,18 @@ class SlackPacer:
             raise
 
     async def refused(self, method: str, channel: str | None, retry_after_s: float) -> None:
-        """Slack answered 429: nothing goes to that bucket before Retry-After has passed."""
+        """Slack answered 429: nothing goes to that bucket before Retry-After, then it is paced."""
         bucket = self._bucket(method, channel)
         if bucket is None:
             # Not paced: this call alone waits, as slack_sdk's own retry would.
             await self._sleep(retry_after_s)
             return
         now = self._clock()
-        bucket.tokens = min(bucket.tokens, 0.0)
+        bucket.tokens = 0.0
         bucket.paused_until = max(bucket.paused_until, now + retry_after_s)
+        bucket.strict_until = max(
+            bucket.strict_until, now + retry_after_s + STRICT_FOR_S / self._speed
+        )
 
     def _bucket(self, method: str, channel: str | None) -> _Bucket | None:
         limit = self._limits.get(method)
@@ -177,7 +197,9 @@ class SlackPacer:
         key = (method, channel if limit.per_channel else None)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(limit, speed=self._speed, now=self._clock())
+            bucket = self._buckets[key] = _Bucket(
+                limit, speed=self._speed, now=self._clock(), strict=self._strict
+            )
         return bucket
 
     async def _drain(self, bucket: _Bucket) -> None:
@@ -191,7 +213,7 @@ class SlackPacer:
                 _, _, called = heapq.heappop(bucket.waiters)
                 if called.done():
                     continue
-                bucket.tokens -= 1
+                bucket.take()
                 called.set_result(None)
         finally:
             bucket.drainer = None

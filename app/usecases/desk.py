@@ -99,7 +99,7 @@ def build_desk(
         draft=draft,
         preview=PreviewDraft(drafting),
         regenerate=regenerate,
-        revise=Revise(store, drafting, reader, playbook, cards, regenerate),
+        revise=Revise(draft, playbook=playbook, regenerate=regenerate),
         approve=ApproveAndSend(
             store,
             slack,

@@ -71,7 +71,9 @@ class ConversationReader:
         return replace(complaint, permalink=link)
 
 
-class DraftComplaint:
+class ModelWork:
+    """What every use case that asks the model for a draft works with."""
+
     def __init__(
         self,
         store: Store,
@@ -84,6 +86,8 @@ class DraftComplaint:
         self._reader = reader
         self._cards = cards
 
+
+class DraftComplaint(ModelWork):
     async def __call__(self, *, complaint_id: int, force: bool = False) -> None:
         complaint = await self._store.get_complaint(complaint_id=complaint_id)
         if complaint is None:

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from app import metrics
 from app.domain.draft_life import DraftState
-from app.domain.drafting import DraftingPipeline
 from app.domain.ports import LLMError
 from app.domain.redact import redact
-from app.store import Store
-from app.usecases.cards import CardDesk
-from app.usecases.draft import ConversationReader, explain
+from app.usecases.draft import ModelWork, explain
 
 
-class Regenerate:
-    def __init__(
-        self,
-        store: Store,
-        pipeline: DraftingPipeline,
-        reader: ConversationReader,
-        cards: CardDesk,
-    ) -> None:
-        self._store = store
-        self._pipeline = pipeline
-        self._reader = reader
-        self._cards = cards
-
+class Regenerate(ModelWork):
     async def request(
         self,
         *,

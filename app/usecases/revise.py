@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from app import metrics
-from app.domain.drafting import DraftingPipeline, offers_by_id
+from app.domain.drafting import offers_by_id
 from app.domain.guardrails import ReviewedText
 from app.domain.models import Flag, ProposedOffer
 from app.domain.ports import PlaybookView
-from app.store import Complaint, Draft, Store
-from app.usecases.cards import CardDesk
-from app.usecases.draft import ConversationReader
+from app.store import Complaint, Draft
+from app.usecases.draft import ModelWork
 from app.usecases.regenerate import Regenerate
 
 REWRITING = Flag(
@@ -28,21 +27,16 @@ REWRITING = Flag(
 )
 
 
-class Revise:
+class Revise(ModelWork):
     def __init__(
         self,
-        store: Store,
-        pipeline: DraftingPipeline,
-        reader: ConversationReader,
+        work: ModelWork,
+        *,
         playbook: Callable[[], PlaybookView],
-        cards: CardDesk,
         regenerate: Regenerate,
     ) -> None:
-        self._store = store
-        self._pipeline = pipeline
-        self._reader = reader
+        super().__init__(work._store, work._pipeline, work._reader, work._cards)
         self._playbook = playbook
-        self._cards = cards
         self._regenerate = regenerate
 
     async def edit(

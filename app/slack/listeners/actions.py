@@ -57,16 +57,16 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         if draft is None or not draft.can_send:
             await tell(client, body, "This draft can no longer be edited.")
             return
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=modals.edit_modal(draft, deps.playbook().catalog)
-        )
+        await open_modal(client, body, modals.edit_modal(draft, deps.playbook().catalog))
+
+    async def open_modal(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # trigger_id expires 3 s after the click: nothing slow comes before this.
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(blocks.DISCARD)
     async def discard(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=modals.discard_modal(draft_id_of(body))
-        )
+        await open_modal(client, body, modals.discard_modal(draft_id_of(body)))
 
     @app.action(blocks.REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -74,9 +74,7 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         draft_id = draft_id_of(body)
         tone = body["actions"][0]["selected_option"]["value"]
         if tone == blocks.CUSTOM_TONE:
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=modals.guidance_modal(draft_id)
-            )
+            await open_modal(client, body, modals.guidance_modal(draft_id))
             return
         await desk.regenerate.request(draft_id=draft_id, user_id=body["user"]["id"], tone=tone)
         desk.jobs.wake()
@@ -97,9 +95,7 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
     @app.action(blocks.OVERRIDE)
     async def override(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=modals.override_modal(draft_id_of(body))
-        )
+        await open_modal(client, body, modals.override_modal(draft_id_of(body)))
 
     @app.action(blocks.SHARE)
     async def share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
