@@ -69,7 +69,7 @@ def build_desk(
     cards = CardDesk(store, slack)
     reader = ConversationReader(store, slack, max_history_chars=settings.max_history_chars)
     draft = DraftComplaint(store, drafting, reader, cards)
-    regenerate = Regenerate(store, drafting, reader, cards)
+    regenerate = Regenerate(*draft.collaborators())
 
     async def run_draft(job: Job) -> None:
         assert job.complaint_id is not None

@@ -86,6 +86,10 @@ class ModelWork:
         self._reader = reader
         self._cards = cards
 
+    def collaborators(self) -> tuple[Store, DraftingPipeline, ConversationReader, CardDesk]:
+        """For another use case that works alongside this one."""
+        return self._store, self._pipeline, self._reader, self._cards
+
 
 class DraftComplaint(ModelWork):
     async def __call__(self, *, complaint_id: int, force: bool = False) -> None:

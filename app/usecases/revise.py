@@ -35,7 +35,7 @@ class Revise(ModelWork):
         playbook: Callable[[], PlaybookView],
         regenerate: Regenerate,
     ) -> None:
-        super().__init__(work._store, work._pipeline, work._reader, work._cards)
+        super().__init__(*work.collaborators())
         self._playbook = playbook
         self._regenerate = regenerate
 

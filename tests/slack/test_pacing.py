@@ -3,7 +3,8 @@
 Calls take a token at once while the bucket has one; then they queue, the
 most urgent first and in arrival order within a priority.  A 429 empties the
 bucket until Retry-After.  Methods called while Slack waits for an ack are
-never paced.
+never paced.  Most stories use a strict pacer (paced from the first call); the
+default one paces a bucket only once Slack has refused a call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections.abc import Awaitable
 
 import pytest
 
-from app.slack.pacing import LIMITS, Limit, Priority, SlackPacer, call_priority, current_priority
+from app.slack.pacing import (
+    LIMITS,
+    STRICT_FOR_S,
+    Limit,
+    Priority,
+    SlackPacer,
+    call_priority,
+    current_priority,
+)
 from tests.fakes.virtual_time import VirtualTime, settle
 
 REVIEW, SUPPORT = "C0REVIEW", "C0SUPPORT"
@@ -26,7 +35,7 @@ def time() -> VirtualTime:
 
 @pytest.fixture
 def pacer(time: VirtualTime) -> SlackPacer:
-    return SlackPacer(clock=time, sleep=time.sleep)
+    return SlackPacer(strict=True, clock=time, sleep=time.sleep)
 
 
 class Calls:
@@ -165,7 +174,7 @@ async def test_a_stopping_bot_leaves_no_drainer_behind(
 
 async def test_speed_and_custom_limits(time: VirtualTime) -> None:
     fast = SlackPacer(
-        limits={"chat.update": Limit(60, 1)}, speed=10, clock=time, sleep=time.sleep
+        limits={"chat.update": Limit(60, 1)}, strict=True, speed=10, clock=time, sleep=time.sleep
     )
     went: list[float] = []
 
@@ -185,3 +194,30 @@ def test_priority_is_normal_unless_a_caller_says_otherwise() -> None:
     with call_priority(Priority.URGENT):
         assert current_priority() is Priority.URGENT
     assert current_priority() is Priority.NORMAL
+
+
+async def test_by_default_a_burst_goes_through_until_slack_refuses_then_is_paced_a_minute(
+    time: VirtualTime,
+) -> None:
+    pacer = SlackPacer(clock=time, sleep=time.sleep)
+    calls = Calls(pacer, time)
+    for n in range(6):
+        calls.start(f"card{n}", "chat.postMessage", REVIEW)
+    await settle()
+    assert len(calls.went) == 6, "Slack allows short bursts: nothing waits before a 429"
+
+    await pacer.refused("chat.postMessage", REVIEW, 2.0)
+    for n in range(6, 10):
+        calls.start(f"card{n}", "chat.postMessage", REVIEW)
+    await time.advance(1.9)
+    assert len(calls.went) == 6, "nothing goes before Retry-After"
+    await time.advance(0.2)
+    assert calls.went[6:] == ["card6"]
+    await time.advance(3.0)
+    assert calls.went[6:] == ["card6", "card7", "card8", "card9"], "then one a second"
+
+    await time.advance(STRICT_FOR_S)
+    for n in range(10, 14):
+        calls.start(f"card{n}", "chat.postMessage", REVIEW)
+    await settle()
+    assert len(calls.went) == 14, "a minute without a 429: bursts go straight through again"

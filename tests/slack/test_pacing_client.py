@@ -35,7 +35,7 @@ async def limited(time: VirtualTime) -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def pacer(time: VirtualTime) -> SlackPacer:
-    return SlackPacer(clock=time, sleep=time.sleep)
+    return SlackPacer(strict=True, clock=time, sleep=time.sleep)
 
 
 def clients(fake: FakeSlack, pacer: SlackPacer) -> tuple[PacedWebClient, PacedWebClient]:
@@ -59,15 +59,20 @@ async def run_until_done(time: VirtualTime, *calls: Awaitable[object], step: flo
     await asyncio.gather(*tasks)
 
 
-async def test_a_burst_of_cards_and_updates_gets_no_429(
-    limited: FakeSlack, pacer: SlackPacer, time: VirtualTime
-) -> None:
-    cards, _ = clients(limited, pacer)
-
+def card_flow(cards: PacedWebClient) -> Callable[[int], Awaitable[None]]:
     async def card(n: int) -> None:
         posted = await cards.chat_postMessage(channel=REVIEW, text=f"card {n}")
         await cards.chat_getPermalink(channel=REVIEW, message_ts=posted["ts"])
         await cards.chat_update(channel=REVIEW, ts=posted["ts"], text=f"card {n}, drafted")
+
+    return card
+
+
+async def test_a_strict_pacer_gets_a_burst_of_cards_and_updates_through_with_no_429(
+    limited: FakeSlack, pacer: SlackPacer, time: VirtualTime
+) -> None:
+    cards, _ = clients(limited, pacer)
+    card = card_flow(cards)
 
     began = time.now
     await run_until_done(time, *(card(n) for n in range(30)))
@@ -78,6 +83,19 @@ async def test_a_burst_of_cards_and_updates_gets_no_429(
     }
     # One post a second in the review channel is the bound, and the pacer keeps to it.
     assert 27 <= time.now - began <= 32
+
+
+async def test_the_default_pacer_learns_from_a_few_429s_and_gets_every_card_through(
+    limited: FakeSlack, time: VirtualTime
+) -> None:
+    cards, _ = clients(limited, SlackPacer(clock=time, sleep=time.sleep))
+    card = card_flow(cards)
+
+    await run_until_done(time, *(card(n) for n in range(30)))
+
+    stats = limited.stats()
+    assert stats["calls"]["chat.update"] - stats["ratelimited"].get("chat.update", 0) == 30
+    assert 0 < stats["total_ratelimited"] < 0.05 * stats["total_calls"], stats
 
 
 async def test_a_429_is_retried_after_retry_after_and_holds_back_the_calls_behind_it(

@@ -30,6 +30,15 @@ def reader(store: Store, slack: FakeSlackPort) -> ConversationReader:
     return ConversationReader(store, slack, max_history_chars=20_000)
 
 
+@pytest.fixture
+def drafter(
+    store: Store, cards: CardDesk, reader: ConversationReader, pipeline: DraftingPipeline,
+    fake_openai: FakeOpenAI,
+) -> DraftComplaint:
+    """The use case under test, its model answering through the fake OpenAI."""
+    return DraftComplaint(store, pipeline, reader, cards)
+
+
 async def stored(store: Store, text: str, *, source: str = "watch") -> int:
     accepted = await store.accept_complaint(
         complaint=NewComplaint(
@@ -42,12 +51,11 @@ async def stored(store: Store, text: str, *, source: str = "watch") -> int:
 
 
 async def test_a_complaint_gets_a_card_then_the_draft_fills_it(
-    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
-    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
 ) -> None:
     complaint_id = await stored(store, "My parcel is a week late and nobody answers.")
 
-    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+    await drafter(complaint_id=complaint_id)
 
     draft = await store.latest_draft(complaint_id=complaint_id)
     assert draft is not None and draft.status == DraftState.PENDING and draft.text
@@ -57,23 +65,21 @@ async def test_a_complaint_gets_a_card_then_the_draft_fills_it(
 
 
 async def test_praise_is_counted_not_drafted(
-    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
-    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
 ) -> None:
     complaint_id = await stored(store, "PRAISE-ONLY Your team was wonderful, thank you!")
 
-    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+    await drafter(complaint_id=complaint_id)
 
     assert await store.latest_draft(complaint_id=complaint_id) is None
     assert slack.called("post_card") == []
 
 
 async def test_an_llm_outage_ends_on_a_card_with_retry_and_retry_drafts_again(
-    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
-    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
 ) -> None:
     complaint_id = await stored(store, "You charged me twice for March.")
-    draft_complaint = DraftComplaint(store, pipeline, reader, cards)
+    draft_complaint = drafter
     fake_openai.fail_next(503, times=20)
 
     await draft_complaint(complaint_id=complaint_id)
@@ -91,14 +97,13 @@ async def test_an_llm_outage_ends_on_a_card_with_retry_and_retry_drafts_again(
 
 
 async def test_regenerating_in_another_tone_rewrites_the_pending_draft(
-    store: Store, slack: FakeSlackPort, cards: CardDesk, reader: ConversationReader,
-    pipeline: DraftingPipeline, fake_openai: FakeOpenAI,
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
 ) -> None:
     complaint_id = await stored(store, "My sofa arrived with a torn cushion.")
-    await DraftComplaint(store, pipeline, reader, cards)(complaint_id=complaint_id)
+    await drafter(complaint_id=complaint_id)
     before = await store.latest_draft(complaint_id=complaint_id)
     assert before is not None
-    regenerate = Regenerate(store, pipeline, reader, cards)
+    regenerate = Regenerate(*drafter.collaborators())
 
     await regenerate.request(draft_id=before.id, user_id="U_AGENT", tone="formal",
                              guidance="mention dana@example.com")
