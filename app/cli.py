@@ -107,7 +107,7 @@ async def _draft(
 
     drafting = build_drafting(settings)
     try:
-        with err.status("Drafting a reply… (triage, then draft)", spinner="dots"):
+        with err.status("Drafting a reply…", spinner="dots"):
             return await drafting.pipeline.draft(complaint, tone=tone, guidance=guidance)
     finally:
         await drafting.aclose()

@@ -74,8 +74,14 @@ async def run_contender(
         settings = fakes.bot_settings(database, TACTFUL_LOG_LEVEL="WARNING")
         if options.concurrency is not None:
             settings["TACTFUL_MAX_CONCURRENT_DRAFTS"] = str(options.concurrency)
+        profile = run.workdir / "tactful.cprofile" if options.cprofile else None
         for n in range(instances):
-            bots.append(await start_tactful(run, settings, name=f"tactful-serve-{n + 1}"))
+            bots.append(
+                await start_tactful(
+                    run, settings, name=f"tactful-serve-{n + 1}", cprofile_to=profile
+                )
+            )
+            profile = None  # one profile is enough
     sends = schedule(texts, over_s=options.over, retries=0, retry_delay_s=1.0)
     outcome = Outcome(name, options.complaints, instances=instances)
     timeout = aiohttp.ClientTimeout(total=options.ack_timeout)
@@ -90,8 +96,13 @@ async def run_contender(
             memory.start()
         spy = None
         if options.py_spy and name == "tactful":
-            spy = await start_py_spy(run, bots[0][0], duration_s=options.deadline + 30)
-        cpu_before = [sum(thread_cpu_seconds(bot.pid)) for bot, _ in bots]
+            spy = await start_py_spy(
+                run,
+                bots[0][0],
+                duration_s=options.deadline + 30,
+                blocking=options.py_spy == "blocking",
+            )
+        cpu_before = [thread_cpu_seconds(bot.pid) for bot, _ in bots]
         outcome.first_send = time.monotonic()
         urls = [f"{url}/slack/events" for _, url in bots]
         sending = asyncio.ensure_future(send_all(session, urls, sends))
@@ -105,10 +116,10 @@ async def run_contender(
             sent=sending,
         )
         outcome.waited_s = time.monotonic() - outcome.first_send
-        outcome.cpu_s = sum(
-            sum(thread_cpu_seconds(bot.pid)) - before
-            for (bot, _), before in zip(bots, cpu_before, strict=True)
-        )
+        for (bot, _), (main_before, other_before) in zip(bots, cpu_before, strict=True):
+            main, other = thread_cpu_seconds(bot.pid)
+            outcome.cpu_main_s += main - main_before
+            outcome.cpu_s += main + other - main_before - other_before
         outcome.acks = await sending
         seen = await read_fakes(control, fakes)
         outcome.slack, outcome.slack_stats, outcome.llm = (
@@ -125,6 +136,8 @@ async def run_contender(
     outcome.alive = all(bot.running for bot, _ in bots)
     await run.stop_all()
     run.children.clear()
+    if name == "tactful" and options.cprofile:
+        outcome.cprofile_file = run.workdir / "tactful.cprofile"
     return outcome
 
 
@@ -180,7 +193,17 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--ack-timeout", type=float, default=15.0, help="client timeout, s")
     parser.add_argument(
-        "--py-spy", action="store_true", help="profile tactful with py-spy (pip install py-spy)"
+        "--py-spy",
+        nargs="?",
+        const="nonblocking",
+        choices=("nonblocking", "blocking"),
+        help="profile tactful with py-spy (pip install py-spy); blocking: truer shares, "
+        "slower bot",
+    )
+    parser.add_argument(
+        "--cprofile",
+        action="store_true",
+        help="run tactful under cProfile and print its top functions (doubles its CPU figures)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, stores)")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even if a goal is missed")

@@ -9,6 +9,8 @@ system-wide monotonic clock).  Cards are traced to complaints by the
 from __future__ import annotations
 
 import argparse
+import io
+import pstats
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +42,14 @@ class Outcome:
     slack: dict[str, Any] = field(default_factory=dict)  # traced_slack's /_bench/summary
     slack_stats: dict[str, Any] = field(default_factory=dict)  # FakeSlack's /_fake/stats
     llm: dict[str, Any] = field(default_factory=dict)  # FakeOpenAI's /_fake/stats
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # the whole process: event loop and threads (aiosqlite's)
+    cpu_main_s: float = 0.0  # the event loop's thread
     peak_rss_bytes: int = 0
     alive: bool = True
     spy_file: Path | None = None
     spy_seconds: float = 0.0
     spy_rate_hz: int = 100
+    cprofile_file: Path | None = None
 
     def first_sends(self) -> dict[int, float]:
         return {a.index: a.sent_at for a in self.acks if a.kind == "event"}
@@ -175,6 +179,10 @@ def print_comparison(naive: Outcome, tactful: Outcome, options: argparse.Namespa
         "LLM requests", str(naive.llm_requests), str(tactful.llm_requests),
         _ratio(tactful.llm_requests, naive.llm_requests), "", "",
     ))
+    rows.append((
+        "LLM requests in flight, max", str(naive.llm.get("max_in_flight", 0)),
+        str(tactful.llm.get("max_in_flight", 0)), "", "", "",
+    ))
     per = tactful.llm_requests / n
     rows.append((
         "LLM calls per complaint", f"{naive.llm_requests / n:.2f}", f"{per:.2f}", "",
@@ -200,6 +208,10 @@ def print_comparison(naive: Outcome, tactful: Outcome, options: argparse.Namespa
         _ratio(tactful.cpu_s, naive.cpu_s), f"<= {CPU_VS_NAIVE:g}x naive",
         _verdict(tactful.cpu_s <= CPU_VS_NAIVE * naive.cpu_s),
     ))
+    rows.append((
+        "  of which the event loop's thread", f"{naive.cpu_main_s:.1f} s",
+        f"{tactful.cpu_main_s:.1f} s", _ratio(tactful.cpu_main_s, naive.cpu_main_s), "", "",
+    ))
     rss_n, rss_t = naive.peak_rss_bytes / 2**20, tactful.peak_rss_bytes / 2**20
     rows.append((
         "peak RSS", f"{rss_n:.0f} MB", f"{rss_t:.0f} MB", _ratio(rss_t, rss_n),
@@ -216,7 +228,25 @@ def print_comparison(naive: Outcome, tactful: Outcome, options: argparse.Namespa
     print(f"  naive's Slack calls:   {_methods(naive)}")
     if tactful.spy_file is not None and tactful.spy_file.exists():
         summarize(tactful.spy_file).print(rate_hz=tactful.spy_rate_hz, seconds=tactful.spy_seconds)
+    if tactful.cprofile_file is not None:
+        print_cprofile(tactful.cprofile_file)
     return met
+
+
+def print_cprofile(path: Path, *, top: int = 25) -> None:
+    """tactful's main thread under cProfile, by own time and by time including callees."""
+    if not path.exists():
+        print(f"  no cProfile output at {path} (did the bot exit on SIGTERM?)")
+        return
+    for order in ("tottime", "cumulative"):
+        print(f"  cProfile of tactful serve's main thread, top {top} by {order}:")
+        out = io.StringIO()
+        pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        lines = out.getvalue().splitlines()
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        for line in lines[start:]:
+            if line.strip():
+                print(f"    {line}")
 
 
 def _methods(o: Outcome) -> str:

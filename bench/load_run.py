@@ -123,13 +123,27 @@ def tactful_argv() -> list[str]:
 
 
 async def start_tactful(
-    run: LoadRun, settings: dict[str, str], *, name: str = "tactful-serve"
+    run: LoadRun,
+    settings: dict[str, str],
+    *,
+    name: str = "tactful-serve",
+    cprofile_to: Path | None = None,
 ) -> tuple[Child, str]:
-    """``tactful serve`` on a free port, in the run's directory; returns it and its base URL."""
+    """``tactful serve`` on a free port, in the run's directory; returns it and its base URL.
+
+    With ``cprofile_to`` it runs under cProfile (main thread only, about twice
+    the CPU), which writes its stats there when the bot exits on SIGTERM.
+    """
     port = free_port()
+    argv = tactful_argv()
+    if cprofile_to is not None:
+        script = Path(sys.executable).with_name("tactful")
+        if not script.exists():
+            raise RuntimeError("--cprofile needs the tactful console script: pip install -e .")
+        argv = [sys.executable, "-m", "cProfile", "-o", str(cprofile_to), str(script)]
     bot, _ = await run.start(
         name,
-        [*tactful_argv(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*argv, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=run.workdir,
         env=child_env(settings),
     )
@@ -202,8 +216,14 @@ async def read_fakes(session: aiohttp.ClientSession, fakes: Fakes) -> dict[str, 
     }
 
 
-async def start_py_spy(run: LoadRun, bot: Child, *, duration_s: float) -> Child:
-    """Sample the bot (all threads, idle left out) until stopped with SIGINT."""
+async def start_py_spy(
+    run: LoadRun, bot: Child, *, duration_s: float, blocking: bool = False
+) -> Child:
+    """Sample the bot (all threads, idle left out) until stopped with SIGINT.
+
+    Non-blocking sampling leaves the bot's speed alone but misses samples;
+    ``blocking`` pauses the bot for each sample: slower run, truer shares.
+    """
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
         raise RuntimeError("--py-spy needs py-spy: .venv/bin/pip install py-spy")
@@ -217,8 +237,7 @@ async def start_py_spy(run: LoadRun, bot: Child, *, duration_s: float) -> Child:
             "--rate",
             str(PY_SPY_RATE_HZ),
             "--threads",
-            # Without it py-spy pauses the bot for every sample, which is slower than the load.
-            "--nonblocking",
+            *([] if blocking else ["--nonblocking"]),
             "--format",
             "raw",
             "--output",

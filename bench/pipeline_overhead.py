@@ -1,14 +1,14 @@
 """What ``DraftingPipeline.draft`` costs by itself, with a model that answers instantly.
 
-One draft is triage + draft: prompt rendering, PII redaction and fencing of
-the customer text, the two model calls, pydantic validation and the
-guardrails.  The model's own time is taken out by answering at once with the
+One draft is one model call that triages and drafts at once: prompt
+rendering, PII redaction and fencing of the customer text, pydantic
+validation and the guardrails.  The model's own time is taken out by answering at once with the
 canned outputs of ``tests/fixtures/complaints/*.yaml`` (cycled, so the
 guardrails see every kind of draft: clean ones, injected refunds, legal
 threats, foreign languages).  Two variants:
 
 * ``in-process``: an object satisfying ``StructuredLLM`` hands back the
-  parsed ``TriageOutput`` / ``DraftOutput``: the pipeline's own overhead;
+  parsed ``FirstDraftOutput``: the pipeline's own overhead;
 * ``LLMClient+http``: the real ``app.llm.LLMClient`` (OpenAI SDK) on an
   ``httpx.MockTransport`` answered by ``tests/fakes`` ``FakeOpenAI`` (the
   fixture's canned outputs as ``chat.completion`` JSON): adds request
@@ -39,7 +39,14 @@ import httpx
 from pydantic import BaseModel
 
 from app.domain.drafting import DraftingPipeline
-from app.domain.models import ChatMessage, Complaint, DraftOutput, DraftResult, TriageOutput
+from app.domain.models import (
+    ChatMessage,
+    Complaint,
+    DraftOutput,
+    DraftResult,
+    FirstDraftOutput,
+    TriageOutput,
+)
 from app.domain.ports import LLMResult
 from app.llm import LLMClient, LLMConfig
 from app.playbook import PlaybookSource
@@ -98,8 +105,9 @@ class CannedLLM:
     ) -> LLMResult[T]:
         assert self.case is not None, "set .case before drafting"
         self.calls += 1
-        if schema is TriageOutput:
-            return LLMResult(cast(T, self.case.triage), model="canned")
+        if schema is FirstDraftOutput:
+            first = FirstDraftOutput(triage=self.case.triage, **self.case.draft.model_dump())
+            return LLMResult(cast(T, first), model="canned")
         if schema is DraftOutput:
             return LLMResult(cast(T, self.case.draft), model="canned")
         raise AssertionError(f"the pipeline asked for an unexpected schema {schema.__name__}")
@@ -236,7 +244,7 @@ def print_table(runs: list[Run]) -> None:
     header = ["variant", "drafts", "median", "p90", "p99", "mean", "min", "max", "fake/draft"]
     rows = [header, *(run.row() for run in runs)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    print("per-draft time, ms (triage + draft + guardrails; the LLM answers instantly)")
+    print("per-draft time, ms (one triage-and-draft call + guardrails; the LLM answers instantly)")
     for i, row in enumerate(rows):
         cells = [
             row[0].ljust(widths[0]),

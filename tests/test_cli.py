@@ -61,7 +61,7 @@ def test_draft_from_stdin_prints_draft_offers_checklist_and_flags(env: Path, fak
     assert result.exit_code == 0, result.output
     for heading in ("Draft reply", "Offers", "Checklist", "Flags"):
         assert heading in result.output
-    assert len(fake_llm.requests) == 2
+    assert len(fake_llm.requests) == 1, "one call: triage and draft together"
 
 
 def test_draft_json_is_machine_readable_and_tone_is_checked(env: Path, fake_llm: FakeOpenAI) -> None:

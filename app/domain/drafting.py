@@ -1,4 +1,4 @@
-"""From a complaint to a reviewed draft: redact, triage, draft, guardrails; and re-reviews.
+"""From a complaint to a reviewed draft: redact, triage and draft in one call, guardrails.
 
 One pipeline serves the Slack bot, the CLI and the eval tool.  The model is
 passed in (anything satisfying ``StructuredLLM``) and so is the playbook
@@ -9,6 +9,10 @@ Every text that leaves for the model is redacted first: the customer's
 message, the thread, the channel context and the agent's guidance alike.
 ``recheck`` reviews an agent's edit, or a draft whose offers changed, with
 the same guardrails and no model call.
+
+A first draft is one model call: the triage fields come back in the same
+answer as the reply, and a watched message that needs no reply comes back
+short, with no reply at all.
 """
 
 from __future__ import annotations
@@ -22,16 +26,15 @@ from app.domain.models import (
     Complaint,
     DraftOutput,
     DraftResult,
+    FirstDraftOutput,
     Flag,
     OfferProposal,
     ProposedOffer,
-    TokenUsage,
     Triage,
-    TriageOutput,
 )
 from app.domain.ports import LLMResult, PlaybookView, RenderedPrompt, StructuredLLM, T
 
-# Categories suggested to the triage model; it may name another when none fits.
+# Categories suggested to the model for the triage; it may name another when none fits.
 CATEGORIES = (
     "delivery",
     "billing",
@@ -65,55 +68,42 @@ class DraftingPipeline:
     def _allowlist(self, book: PlaybookView) -> list[str]:
         return [*self._link_allowlist, *book.policy.allowed_link_hosts]
 
-    async def triage(self, complaint: Complaint) -> LLMResult[Triage]:
-        book = self._playbook()
-        prompt = book.render(
-            "triage",
-            system={
-                "categories": list(CATEGORIES),
-                "authority_summary": book.catalog.authority_summary(),
-            },
-            user=_customer_inputs(complaint),
-        )
-        result = await complete_prompt(self._llm, prompt, TriageOutput)
-        triage = Triage.model_validate(result.value.model_dump())
-        return LLMResult(triage, result.usage, result.model, result.latency_ms)
-
     async def draft(
         self,
         complaint: Complaint,
         *,
         tone: str | None = None,
         guidance: str | None = None,
-        triage: Triage | None = None,
         agent_name: str | None = None,
+        reply_required: bool = True,
     ) -> DraftResult:
-        """Draft a reply; runs triage first unless the caller already has it."""
+        """Triage and draft a reply in one model call.
+
+        ``reply_required`` is True when an agent asked for the draft.  When it is
+        False (a watched message) and the triage finds no complaint to answer, the
+        result has ``needs_reply`` False, an empty text and no offers: the
+        guardrails have nothing to review.
+        """
         book = self._playbook()
         guidance = redacted(guidance)
-        usage, llm_ms = TokenUsage(), 0.0
-        if triage is None:
-            triaged = await self.triage(complaint)
-            triage, usage, llm_ms = triaged.value, triaged.usage, triaged.latency_ms
         # The playbook fills in its own brand voice.
         prompt = book.render(
             "draft",
             system={
+                "categories": list(CATEGORIES),
                 "offers": book.catalog.for_prompt(),
                 "tone": tone,
                 "agent_name": agent_name,
+                "reply_required": reply_required,
             },
-            user={
-                **_customer_inputs(complaint),
-                "triage": triage.model_dump(
-                    include={"kind", "category", "urgency", "sentiment", "language", "summary"}
-                ),
-                "guidance": guidance,
-            },
+            user={**_customer_inputs(complaint), "guidance": guidance},
         )
-        return await self._finish(
-            book, prompt, complaint, guidance, triage, tone, usage=usage, llm_ms=llm_ms
-        )
+        result = await complete_prompt(self._llm, prompt, FirstDraftOutput)
+        triage = Triage.model_validate(result.value.triage.model_dump())
+        drafted = LLMResult(result.value.draft(), result.usage, result.model, result.latency_ms)
+        if not reply_required and not triage.wants_draft:
+            return _no_reply(book, triage, drafted, tone)
+        return self._reviewed(book, drafted, complaint, guidance, triage, tone)
 
     async def rewrite(
         self,
@@ -198,12 +188,23 @@ class DraftingPipeline:
         triage: Triage,
         tone: str | None,
         *,
-        usage: TokenUsage | None = None,
-        llm_ms: float = 0.0,
         chosen: Sequence[ProposedOffer] | None = None,
     ) -> DraftResult:
-        """Ask for the draft, then let the guardrails, not the model, decide what stands."""
         result = await complete_prompt(self._llm, prompt, DraftOutput)
+        return self._reviewed(book, result, complaint, guidance, triage, tone, chosen=chosen)
+
+    def _reviewed(
+        self,
+        book: PlaybookView,
+        result: LLMResult[DraftOutput],
+        complaint: Complaint,
+        guidance: str | None,
+        triage: Triage,
+        tone: str | None,
+        *,
+        chosen: Sequence[ProposedOffer] | None = None,
+    ) -> DraftResult:
+        """The model's draft after the guardrails, not the model, decided what stands."""
         output = result.value if chosen is None else _pinned(result.value, chosen)
         context = backing_context(
             channel_context=complaint.channel_context, guidance=guidance, history=complaint.history
@@ -215,8 +216,7 @@ class DraftingPipeline:
             context=context,
             allowlist=self._allowlist(book),
         )
-        total = (usage or TokenUsage()) + result.usage
-        return _result(book, guarded, triage, result, tone, total, llm_ms + result.latency_ms)
+        return _result(book, guarded, triage, result, tone)
 
 
 async def complete_prompt(
@@ -288,8 +288,6 @@ def _result(
     triage: Triage,
     result: LLMResult[DraftOutput],
     tone: str | None,
-    usage: TokenUsage,
-    llm_ms: float,
 ) -> DraftResult:
     flags = list(guarded.flags)
     escalation = _escalation_flag(triage)
@@ -305,8 +303,27 @@ def _result(
         prompt_version=book.version,
         model=result.model,
         tone=tone,
-        usage=usage,
-        llm_ms=llm_ms,
+        usage=result.usage,
+        llm_ms=result.latency_ms,
+    )
+
+
+def _no_reply(
+    book: PlaybookView, triage: Triage, result: LLMResult[DraftOutput], tone: str | None
+) -> DraftResult:
+    """A watched message that needs no reply: whatever text the model wrote anyway is dropped."""
+    return DraftResult(
+        text="",
+        offers=[],
+        checklist={},
+        flags=[],
+        follow_up="",
+        triage=triage,
+        prompt_version=book.version,
+        model=result.model,
+        tone=tone,
+        usage=result.usage,
+        llm_ms=result.latency_ms,
     )
 
 

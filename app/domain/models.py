@@ -88,7 +88,7 @@ class Complaint(BaseModel):
 
 
 class TriageOutput(BaseModel):
-    """JSON schema for the triage prompt."""
+    """What the model reads from a new message before replying to it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -129,6 +129,27 @@ class DraftOutput(BaseModel):
     steps: list[StepEvidence]
     offers: list[OfferProposal]
     follow_up: str = Field(description="what the agent should check back on, and when")
+
+
+class FirstDraftOutput(BaseModel):
+    """JSON schema for the first draft: the triage, then the reply, in one answer.
+
+    The triage comes first so the model has sorted the message before it
+    writes; a message that needs no reply comes back with the reply empty.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    triage: TriageOutput
+    reply: str = Field(description="empty when no reply is wanted")
+    steps: list[StepEvidence]
+    offers: list[OfferProposal]
+    follow_up: str = Field(description="what the agent should check back on, and when")
+
+    def draft(self) -> DraftOutput:
+        return DraftOutput(
+            reply=self.reply, steps=self.steps, offers=self.offers, follow_up=self.follow_up
+        )
 
 
 class BriefOutput(BaseModel):
@@ -239,6 +260,11 @@ class ProposedOffer(BaseModel):
 class Triage(TriageOutput):
     model_config = ConfigDict(extra="ignore")
 
+    @property
+    def wants_draft(self) -> bool:
+        """A complaint someone should answer: what watching a channel drafts."""
+        return self.kind == "complaint" and self.needs_reply
+
 
 class DraftResult(BaseModel):
     """A reviewed draft: everything a card, the CLI or the store needs."""
@@ -254,6 +280,11 @@ class DraftResult(BaseModel):
     tone: str | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
     llm_ms: float = 0.0
+
+    @property
+    def needs_reply(self) -> bool:
+        """False for a watched message the triage found needs no draft: the text is empty."""
+        return self.triage.wants_draft or bool(self.text)
 
 
 class Brief(BriefOutput):

@@ -141,16 +141,3 @@ class OfferCatalog(BaseModel):
             {"id": o.id, "label": o.label, "fits": o.fits, "limit": o.limit_text(self.currency)}
             for o in self.offers
         ]
-
-    def authority_summary(self) -> str:
-        """One line on what an agent may grant alone, for the triage prompt."""
-        limited = [
-            f"{o.id} {o.limit_text(self.currency)}" for o in self.offers if o.max is not None
-        ]
-        free = [o.id for o in self.offers if o.max is None]
-        parts = []
-        if limited:
-            parts.append("Agents may grant alone: " + ", ".join(limited))
-        if free:
-            parts.append("no amount attached: " + ", ".join(free))
-        return "; ".join(parts) + ". Anything beyond needs a manager."

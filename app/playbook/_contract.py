@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-InputKind = Literal["text", "text_or_none", "list", "mapping"]
+InputKind = Literal["text", "text_or_none", "list", "mapping", "flag"]
 Role = Literal["system", "user"]
 
 
@@ -33,11 +33,15 @@ class InputSpec:
             return value is None or isinstance(value, str)
         if self.kind == "list":
             return isinstance(value, list)
+        if self.kind == "flag":
+            return isinstance(value, bool)
         return isinstance(value, dict)
 
     @property
     def blank(self) -> object:
-        return {"text": "", "text_or_none": None, "list": [], "mapping": {}}[self.kind]
+        return {"text": "", "text_or_none": None, "list": [], "mapping": {}, "flag": False}[
+            self.kind
+        ]
 
     def describe(self) -> str:
         return {
@@ -45,6 +49,7 @@ class InputSpec:
             "text_or_none": "a text or null",
             "list": "a list",
             "mapping": "a mapping",
+            "flag": "true or false",
         }[self.kind]
 
 
@@ -61,27 +66,21 @@ _LIST = InputSpec("list")
 _OPTIONAL_LIST = InputSpec("list", may_be_blank=True)
 
 PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
-    "triage": PromptContract(
-        system={"categories": _LIST, "authority_summary": _TEXT},
+    "draft": PromptContract(
+        system={
+            "brand_voice": _TEXT,
+            "categories": _LIST,
+            "offers": _LIST,
+            "tone": _TEXT_OR_NONE,
+            "agent_name": _TEXT_OR_NONE,
+            # True when an agent asked for the draft; a watched message may need none.
+            "reply_required": InputSpec("flag", may_be_blank=True),
+        },
         user={
             "customer_message": _TEXT,
             "channel_context": _OPTIONAL_TEXT,
             # One fenced <message> element per earlier message (customer_data.history_entries).
             "history": _OPTIONAL_LIST,
-        },
-    ),
-    "draft": PromptContract(
-        system={
-            "brand_voice": _TEXT,
-            "offers": _LIST,
-            "tone": _TEXT_OR_NONE,
-            "agent_name": _TEXT_OR_NONE,
-        },
-        user={
-            "customer_message": _TEXT,
-            "channel_context": _OPTIONAL_TEXT,
-            "history": _OPTIONAL_LIST,
-            "triage": InputSpec("mapping"),
             "guidance": _TEXT_OR_NONE,
         },
     ),

@@ -90,24 +90,24 @@ class PacedWebClient(AsyncWebClient):
         paced = _paced.set(True)
         try:
             while True:
-                await self.pacer.turn(api_method, channel, priority)
-                try:
-                    return await super().api_call(
-                        api_method,
-                        http_verb=http_verb,
-                        files=files,
-                        data=data,
-                        params=params,
-                        json=json,
-                        headers=headers,
-                        auth=auth,
-                    )
-                except SlackApiError as exc:
-                    if exc.response.status_code != 429 or attempt >= RATELIMITED_RETRIES:
-                        raise
-                    attempt += 1
-                    priority = Priority.RETRY
-                    await self.pacer.refused(api_method, channel, _retry_after_s(exc))
+                async with self.pacer.slot(api_method, channel, priority):
+                    try:
+                        return await super().api_call(
+                            api_method,
+                            http_verb=http_verb,
+                            files=files,
+                            data=data,
+                            params=params,
+                            json=json,
+                            headers=headers,
+                            auth=auth,
+                        )
+                    except SlackApiError as exc:
+                        if exc.response.status_code != 429 or attempt >= RATELIMITED_RETRIES:
+                            raise
+                        await self.pacer.refused(api_method, channel, _retry_after_s(exc))
+                attempt += 1
+                priority = Priority.RETRY
         finally:
             _paced.reset(paced)
 

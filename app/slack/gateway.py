@@ -52,8 +52,11 @@ class SlackGateway:
         send_client: AsyncWebClient | None = None,
         bot_user_id: str | None = None,
         bot_id: str | None = None,
+        workspace_url: str | None = None,
     ) -> None:
         self._client = client
+        # auth.test's https://team.slack.com/: permalinks are built, not asked for.
+        self._workspace_url = workspace_url
         # Who our own posts are from: only they can be a reply we sent.
         self._bot_user_id = bot_user_id
         self._bot_id = bot_id
@@ -168,7 +171,15 @@ class SlackGateway:
             if (message.get("text") or "").strip()
         ]
 
-    async def permalink(self, *, channel: str, ts: str) -> str | None:
+    async def permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
+        if self._workspace_url:
+            # Slack's documented permalink shape; saves a rate-limited call per card.
+            link = f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+            if thread_ts and thread_ts != ts:
+                link += f"?thread_ts={thread_ts}&cid={channel}"
+            return link
         try:
             response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
         except SlackApiError as exc:

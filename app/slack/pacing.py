@@ -12,12 +12,13 @@ at once when one is there and nobody is waiting; otherwise it queues, most
 urgent first and first come, first served within a priority.  A 429 empties
 its bucket until Retry-After has passed.
 
-Slack allows short bursts over those rates without saying how long, so by
-default a bucket lets calls straight through until Slack refuses one; from
-that 429 on it paces at the rates below until a minute has passed without
-another.  A few complaints at once then get their cards at once, and a
-burst costs a few 429s per bucket, not one per call.  ``strict=True`` paces
-from the first call.
+Slack allows short bursts over those rates without saying how long.  So by
+default a bucket that has run out of tokens still lets calls through, one
+at a time (each waits for the previous one's answer), until Slack refuses
+one; from that 429 on the bucket paces at the rates below until a minute has
+passed without another.  A few complaints at once get their cards at once,
+and a burst costs about one 429 per bucket, not one per call.
+``strict=True`` paces from the first call.
 
 Methods a listener calls while Slack waits for an ack (agent lookups,
 modals, ephemerals) are left out: an ack must never queue behind cards, and
@@ -31,8 +32,8 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
@@ -92,10 +93,10 @@ def current_priority() -> Priority:
     return _priority.get()
 
 
-Waiter = tuple[int, int, asyncio.Future[None]]
 _EPSILON = 1e-9
 # How long a bucket keeps pacing after Slack's last 429 (Slack counts per minute).
 STRICT_FOR_S = 60.0
+_TOKEN, _PROBE = "token", "probe"
 
 
 class _Bucket:
@@ -105,23 +106,41 @@ class _Bucket:
         self.tokens = self.burst
         self.stamp = now
         self.paused_until = now
-        # Paced until then; before it (or forever when strict) calls take tokens.
+        # Paced until then (for ever when strict); before, calls past the tokens probe Slack.
         self.strict_until = float("inf") if strict else float("-inf")
-        self.waiters: list[Waiter] = []
+        self.probing = False  # a call past the tokens is waiting for Slack's answer
+        self.probe_done = asyncio.Event()
+        self.waiters: list[tuple[int, int, asyncio.Future[str]]] = []
         self.drainer: asyncio.Task[None] | None = None
 
     def wait_s(self, now: float) -> float:
-        """Seconds until a token may be taken (0: now)."""
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
-        self.stamp = now
+        """Seconds before a call may be let through, by the clock (0: now)."""
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
         wait = max(0.0, self.paused_until - now)
         # Float refills land a hair under 1: that is a whole token, not a 1e-16 s wait.
         if now < self.strict_until and self.tokens < 1 - _EPSILON:
             wait = max(wait, (1 - self.tokens) / self.rate)
         return wait
 
-    def take(self) -> None:
-        self.tokens = max(0.0, self.tokens - 1)
+    def grant(self, now: float) -> str | None:
+        """Let one call through if the clock allows: on a token, or as the one probe."""
+        if self.wait_s(now) > 0:
+            return None
+        if self.tokens >= 1 - _EPSILON:
+            self.tokens = max(0.0, self.tokens - 1)
+            return _TOKEN
+        if now >= self.strict_until and not self.probing:
+            self.probing = True
+            self.probe_done.clear()
+            return _PROBE
+        return None
+
+    def release(self, grant: str) -> None:
+        if grant == _PROBE:
+            self.probing = False
+            self.probe_done.set()
 
 
 class SlackPacer:
@@ -156,25 +175,20 @@ class SlackPacer:
         """Calls waiting for their turn, all buckets together."""
         return sum(len(b.waiters) for b in self._buckets.values())
 
-    async def turn(self, method: str, channel: str | None, priority: Priority) -> None:
-        """Return when the call may go to Slack."""
+    @asynccontextmanager
+    async def slot(
+        self, method: str, channel: str | None, priority: Priority
+    ) -> AsyncIterator[None]:
+        """Wait for the call's turn; the call runs inside, and ``refused`` is told of a 429."""
         bucket = self._bucket(method, channel)
         if bucket is None:
+            yield
             return
-        if not bucket.waiters and bucket.wait_s(self._clock()) == 0:
-            bucket.take()
-            return
-        called: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(bucket.waiters, (int(priority), next(self._order), called))
-        if bucket.drainer is None:
-            bucket.drainer = asyncio.create_task(self._drain(bucket))
+        grant = await self._turn(bucket, priority)
         try:
-            await called
-        except asyncio.CancelledError:
-            # The drainer skips a cancelled caller; with nobody left it stops (a stopping bot).
-            if bucket.drainer is not None and all(f.done() for _, _, f in bucket.waiters):
-                bucket.drainer.cancel()
-            raise
+            yield
+        finally:
+            bucket.release(grant)
 
     async def refused(self, method: str, channel: str | None, retry_after_s: float) -> None:
         """Slack answered 429: nothing goes to that bucket before Retry-After, then it is paced."""
@@ -184,8 +198,10 @@ class SlackPacer:
             await self._sleep(retry_after_s)
             return
         now = self._clock()
-        bucket.tokens = 0.0
         bucket.paused_until = max(bucket.paused_until, now + retry_after_s)
+        # Slack is out of tokens: one is back at Retry-After, the next a period later.
+        bucket.tokens = 0.0
+        bucket.stamp = max(now, bucket.paused_until - 1 / bucket.rate)
         bucket.strict_until = max(
             bucket.strict_until, now + retry_after_s + STRICT_FOR_S / self._speed
         )
@@ -202,18 +218,42 @@ class SlackPacer:
             )
         return bucket
 
+    async def _turn(self, bucket: _Bucket, priority: Priority) -> str:
+        if not bucket.waiters:
+            grant = bucket.grant(self._clock())
+            if grant is not None:
+                return grant
+        called: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        heapq.heappush(bucket.waiters, (int(priority), next(self._order), called))
+        if bucket.drainer is None:
+            bucket.drainer = asyncio.create_task(self._drain(bucket))
+        try:
+            return await called
+        except asyncio.CancelledError:
+            if called.done() and not called.cancelled():
+                bucket.release(called.result())  # let through, but the caller is gone
+            # The drainer skips a cancelled caller; with nobody left it stops (a stopping bot).
+            if bucket.drainer is not None and all(f.done() for _, _, f in bucket.waiters):
+                bucket.drainer.cancel()
+            raise
+
     async def _drain(self, bucket: _Bucket) -> None:
-        """Hand out tokens to the queued calls of one bucket as they come in."""
+        """Let the queued calls of one bucket through as the clock and Slack allow."""
         try:
             while bucket.waiters:
-                wait = bucket.wait_s(self._clock())
+                if bucket.waiters[0][2].done():
+                    heapq.heappop(bucket.waiters)
+                    continue
+                now = self._clock()
+                wait = bucket.wait_s(now)
                 if wait > 0:
                     await self._sleep(wait)
                     continue
-                _, _, called = heapq.heappop(bucket.waiters)
-                if called.done():
+                grant = bucket.grant(now)
+                if grant is None:
+                    await bucket.probe_done.wait()
                     continue
-                bucket.take()
-                called.set_result(None)
+                _, _, called = heapq.heappop(bucket.waiters)
+                called.set_result(grant)
         finally:
             bucket.drainer = None

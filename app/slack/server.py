@@ -28,7 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
-from app.domain.models import BriefOutput, DraftOutput, TriageOutput
+from app.domain.models import BriefOutput, DraftOutput, FirstDraftOutput
 from app.llm import UsageRecord
 from app.runtime import Drafting, build_drafting
 from app.settings import Settings, SettingsError
@@ -125,7 +125,7 @@ class Bot:
         await _check_review_channel(client, settings)
         drafting = build_drafting(settings)
         drafting.llm.on_usage = _count_llm_call
-        drafting.llm.warm_up([TriageOutput, DraftOutput, BriefOutput])
+        drafting.llm.warm_up([FirstDraftOutput, DraftOutput, BriefOutput])
         try:
             store = await Store.open(settings.database_url)
         except BaseException:
@@ -146,6 +146,7 @@ class Bot:
             ),
             bot_user_id=auth.get("user_id"),
             bot_id=auth.get("bot_id"),
+            workspace_url=auth.get("url"),
         )
         self.desk = build_desk(
             store=store,

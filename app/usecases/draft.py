@@ -1,9 +1,12 @@
-"""Draft a stored complaint: triage, post a card, fill it with the reviewed draft.
+"""Draft a stored complaint: one model call, then store the draft and post its card.
 
-Runs as a durable job after the ack.  A watched message that is not a
-complaint needing a reply is counted and left alone; a message an agent
-asked about is always drafted.  An LLM failure ends on a card with Retry,
-so a complaint is never lost silently.
+Runs as a durable job after the ack.  The model sorts the message and drafts
+the reply in the same call; a watched message that is not a complaint
+needing a reply is counted and left alone, a message an agent asked about is
+always drafted.  The draft is stored before its card is posted, so a job
+re-run after a crash posts the stored draft and never asks the model again.
+An LLM failure ends on a card with Retry, so a complaint is never lost
+silently.
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ class ConversationReader:
         """The card links to the customer's message; Slack builds the link, once per complaint."""
         if complaint.permalink:
             return complaint
-        link = await self._slack.permalink(channel=complaint.channel_id, ts=complaint.message_ts)
+        link = await self._slack.permalink(
+            channel=complaint.channel_id, ts=complaint.message_ts, thread_ts=complaint.thread_ts
+        )
         if link is None:
             return complaint
         await self._store.set_permalink(complaint_id=complaint.id, permalink=link)
@@ -96,42 +101,50 @@ class DraftComplaint(ModelWork):
         complaint = await self._store.get_complaint(complaint_id=complaint_id)
         if complaint is None:
             return
+        if await self._already_drafted(complaint):
+            return
         forced = complaint.source != "watch" or force
-        complaint = await self._reader.with_permalink(complaint)
         domain = await self._reader.complaint(complaint)
         try:
-            triaged = await self._pipeline.triage(domain)
+            result = await self._pipeline.draft(
+                domain, guidance=complaint.guidance, reply_required=forced
+            )
         except LLMError as exc:
             # The message may be a complaint: agents see a card with Retry.
             await self._fail(complaint, exc)
             return
         # Watching drafts complaints only: questions and praise are counted, not drafted.
-        needs_reply = triaged.value.kind == "complaint" and triaged.value.needs_reply
-        if not forced and not needs_reply:
-            metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{triaged.value.kind}").inc()
-            log.info("message_needs_no_reply", kind=triaged.value.kind)
+        if not forced and not result.needs_reply:
+            metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{result.triage.kind}").inc()
+            log.info("message_needs_no_reply", kind=result.triage.kind)
             return
         draft = await self._store.start_draft(complaint_id=complaint.id)
-        if draft.status == DraftState.SUPERSEDED:
+        if draft.status != DraftState.DRAFTING:
             return
         structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
-        draft = await self._cards.show(complaint, draft)
-        try:
-            result = await self._pipeline.draft(
-                domain, triage=triaged.value, guidance=complaint.guidance
-            )
-        except LLMError as exc:
-            await self._mark_failed(draft.id, explain(exc))
-            return
-        result = result.model_copy(
-            update={
-                "usage": result.usage + triaged.usage,
-                "llm_ms": result.llm_ms + triaged.latency_ms,
-            }
-        )
+        # Stored before any Slack call: from here on a re-run only posts the card.
         await self._store.save_draft_result(draft_id=draft.id, result=result)
         metrics.DRAFTS.labels(outcome="drafted").inc()
-        await self._cards.refresh(draft.id)
+        await self._show(complaint, draft.id)
+
+    async def _show(self, complaint: Complaint, draft_id: int) -> None:
+        """One chat.postMessage of the filled card (or an update of the card a Retry kept)."""
+        await self._reader.with_permalink(complaint)
+        await self._cards.refresh(draft_id)
+
+    async def _already_drafted(self, complaint: Complaint) -> bool:
+        """True when a run before this one stored the draft: its card is posted if missing.
+
+        A process that died between chat.postMessage and storing the card's ts
+        leaves a draft without a card, so this re-run posts a second card: the
+        one duplicate left, and only after a crash at that exact point.
+        """
+        draft = await self._store.latest_draft(complaint_id=complaint.id)
+        if draft is None or draft.status in (DraftState.DRAFTING, DraftState.FAILED):
+            return False
+        if draft.status == DraftState.PENDING and not draft.card_ts:
+            await self._show(complaint, draft.id)
+        return True
 
     async def give_up(self, *, complaint_id: int, error: str) -> None:
         """A draft job that kept failing: its card says so and offers Retry, so nothing is lost."""
@@ -141,8 +154,7 @@ class DraftComplaint(ModelWork):
         draft = await self._store.start_draft(complaint_id=complaint.id)
         if draft.status != DraftState.DRAFTING:
             return
-        if not draft.card_ts:
-            draft = await self._cards.show(complaint, draft)
+        await self._reader.with_permalink(complaint)
         await self._mark_failed(
             draft.id, f"drafting kept failing ({error}); press Retry to try again"
         )
@@ -161,11 +173,15 @@ class DraftComplaint(ModelWork):
         return True
 
     async def _fail(self, complaint: Complaint, exc: LLMError) -> None:
+        error = explain(exc)
         draft = await self._store.start_draft(complaint_id=complaint.id)
-        draft = await self._cards.show(complaint, draft)
-        await self._mark_failed(draft.id, explain(exc))
+        if draft.status != DraftState.DRAFTING:
+            return
+        await self._reader.with_permalink(complaint)
+        await self._mark_failed(draft.id, error)
 
     async def _mark_failed(self, draft_id: int, error: str) -> None:
+        """Store the failure, then draw it: the card is posted here if it has none yet."""
         await self._store.mark_draft_failed(draft_id=draft_id, error=error)
         metrics.DRAFTS.labels(outcome=DraftState.FAILED).inc()
         await self._cards.refresh(draft_id)

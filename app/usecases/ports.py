@@ -99,7 +99,9 @@ class SlackPort(Protocol):
         """The thread's messages (older than ``before_ts`` when given), labelled by author."""
         ...
 
-    async def permalink(self, *, channel: str, ts: str) -> str | None:
+    async def permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
         ...
 
     async def is_agent(self, user_id: str, *, team_id: str | None) -> bool:

@@ -49,16 +49,42 @@ async def test_every_complaint_fixture_becomes_a_reviewed_draft(
 
     result = await drafting.draft(complaint_from_fixture(fixture))
 
-    assert len(fake_openai.requests) == 2, "one triage call, one draft call"
+    assert len(fake_openai.requests) == 1, "one call: the triage and the draft together"
     book = PlaybookSource(PROMPTS_DIR).current()
     assert result.prompt_version == book.version
     assert all(o.offer_id in book.catalog for o in result.offers)
     assert set(result.checklist) == set(Step)
     assert result.triage.language == fixture["llm_triage"]["language"]
     prompt, completion = fake_openai.usage
-    assert result.usage.prompt_tokens == 2 * prompt, "usage adds up over both calls"
-    assert result.usage.completion_tokens == 2 * completion
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (prompt, completion)
     assert "<!channel>" not in result.text and "@channel" not in result.text
+
+
+@pytest.mark.parametrize("fixture_id", ["praise", "question"])
+async def test_a_watched_message_that_needs_no_reply_comes_back_empty_from_one_call(
+    fake_openai: FakeOpenAI, drafting: DraftingPipeline, fixture_id: str
+) -> None:
+    fixture = answering(fake_openai, fixture_id)
+
+    result = await drafting.draft(complaint_from_fixture(fixture), reply_required=False)
+
+    assert len(fake_openai.requests) == 1
+    assert result.needs_reply is False and result.triage.kind == fixture["expect"]["kind"]
+    assert (result.text, result.offers, result.flags, result.follow_up) == ("", [], [], "")
+    assert result.usage.total_tokens > 0, "the short answer was still paid for"
+
+
+async def test_a_message_an_agent_asked_about_is_drafted_whatever_its_kind(
+    fake_openai: FakeOpenAI, drafting: DraftingPipeline
+) -> None:
+    fixture = answering(fake_openai, "praise")
+
+    result = await drafting.draft(complaint_from_fixture(fixture))
+
+    assert len(fake_openai.requests) == 1
+    assert result.needs_reply and result.text and result.triage.kind == "praise"
+    system = fake_openai.requests[0]["messages"][0]["content"]
+    assert "always write the reply" in system
 
 
 async def test_customer_text_travels_as_delimited_data_in_user_messages_without_pii(
@@ -106,7 +132,7 @@ async def test_429_then_success_honours_retry_after_with_one_retry_layer(
 
     result = await drafting.draft(complaint_from_fixture(fixture))
 
-    assert len(fake_openai.requests) == 3, "429, then triage, then draft: the SDK itself retried nothing"
+    assert len(fake_openai.requests) == 2, "429, then the draft: the SDK itself retried nothing"
     assert sleeps.waits == [2.0]
     assert result.text
 
@@ -139,7 +165,7 @@ async def test_a_timeout_then_an_answer_still_drafts(
     fake_openai.router.post("/chat/completions").mock(side_effect=slow_once)
     result = await drafting.draft(complaint_from_fixture(fixture))
 
-    assert len(timed_out) == 1 and len(fake_openai.requests) == 2 and result.offers
+    assert len(timed_out) == 1 and len(fake_openai.requests) == 1 and result.offers
 
 
 async def test_a_server_that_ignores_the_schema_gets_one_repair_then_a_clear_error(
@@ -151,7 +177,7 @@ async def test_a_server_that_ignores_the_schema_gets_one_repair_then_a_clear_err
         await drafting.draft(Complaint(text="My package never came."))
 
     assert len(fake_openai.requests) == 2, "the junk answer, then one repair attempt"
-    assert "TriageOutput" in str(caught.value)
+    assert "FirstDraftOutput" in str(caught.value)
 
 
 async def test_schema_valid_nonsense_is_cleaned_not_trusted(
@@ -254,7 +280,7 @@ async def test_guidance_and_channel_context_leave_redacted(
     body = json.dumps(fake_openai.requests)
     for secret in ("jane.doe@example.com", "555) 123-4567"):
         assert secret not in body
-    assert "[phone]" in _user_text(fake_openai.requests[1])
+    assert "[phone]" in _user_text(fake_openai.requests[0])
     assert "[email]" in _user_text(fake_openai.requests[-1])
 
 

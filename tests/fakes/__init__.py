@@ -3,11 +3,12 @@
 * ``openai_api`` + ``openai_replies``: ``FakeOpenAI``, in-process through respx
   or served on a local port;
 * ``slack_api`` (+ ``slack_methods``, ``slack_workspace``, ``slack_blocks``,
-  ``socket_mode``): ``FakeSlack``, a local Slack Web API with Socket Mode;
+  ``socket_mode``, ``slack_rate_limits``): ``FakeSlack``, a local Slack Web API
+  with Socket Mode and, as an option, Slack's published rate limits;
 * ``signing``: requests signed as Slack sends them; ``support_workspace``: the
   workspace every story starts from and a bot's settings for the fakes;
 * ``scratch_postgres``: throw-away databases on a real PostgreSQL server;
-  ``clocks``: time a test controls.
+  ``clocks`` and ``virtual_time``: time a test controls.
 
 Each server also runs on its own (``python -m tests.fakes.slack_api`` /
 ``python -m tests.fakes.openai_api``).  Names are loaded on first use so that

@@ -45,12 +45,14 @@ from .http_server import LocalServer, run_standalone
 from .openai_replies import (
     BRIEF,
     DRAFT,
-    TRIAGE,
+    FIRST_DRAFT,
     Responder,
     customer_text,
     default_reply,
     draft_reply,
+    first_draft_reply,
     fixture_reply,
+    reply_required,
     schema_name,
     triage_reply,
 )
@@ -60,7 +62,7 @@ __all__ = [
     "BASE_URL",
     "BRIEF",
     "DRAFT",
-    "TRIAGE",
+    "FIRST_DRAFT",
     "Answer",
     "FakeOpenAI",
     "Responder",
@@ -69,9 +71,11 @@ __all__ = [
     "default_reply",
     "draft_reply",
     "error",
+    "first_draft_reply",
     "fixture_reply",
     "openai_error",
     "reply",
+    "reply_required",
     "schema_name",
     "sent_body",
     "triage_reply",
@@ -204,7 +208,7 @@ class FakeOpenAI(LocalServer):
         self._failures.clear()
 
     def requests_for(self, schema: type[BaseModel]) -> list[dict[str, Any]]:
-        """The request bodies that asked for ``schema`` (TriageOutput, DraftOutput, ...)."""
+        """The request bodies that asked for ``schema`` (FirstDraftOutput, DraftOutput, ...)."""
         return [r for r in self.requests if schema_name(r) == schema.__name__]
 
     def stats(self) -> dict[str, Any]:

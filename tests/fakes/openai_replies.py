@@ -5,8 +5,10 @@ The schema is recognised from ``response_format`` (``json_schema.name``, or the
 fields, then from words in the system message.  ``default_reply`` is
 deterministic and follows the complaint method, so a pipeline run against the
 fake produces a draft the guardrails accept.  Markers in the customer text
-steer triage: ``PRAISE-ONLY`` (not a complaint), ``QUESTION-ONLY``,
-``ESCALATE-ME``.  ``fixture_reply`` answers instead with the canned model
+steer the triage part of a first draft: ``PRAISE-ONLY`` (not a complaint),
+``QUESTION-ONLY``, ``ESCALATE-ME``; when the system message says a reply is
+not required, such a message comes back with the reply empty, as the draft
+prompt asks.  ``fixture_reply`` answers instead with the canned model
 outputs of one complaint fixture (``tests/fixtures/complaints/*.yaml``).
 """
 
@@ -19,21 +21,25 @@ from typing import Any
 # The content of one answer: a dict (sent as JSON) or plain text.
 Responder = Callable[[dict[str, Any]], dict[str, Any] | str]
 
-TRIAGE = "TriageOutput"
+# The first draft of a complaint (triage and reply in one answer), a rewrite, a brief.
+FIRST_DRAFT = "FirstDraftOutput"
 DRAFT = "DraftOutput"
 BRIEF = "BriefOutput"
 
+# Checked in this order: a first draft has every field a rewrite has, and more.
 _FIELDS_OF = {
-    TRIAGE: {"kind", "needs_reply", "urgency"},
+    FIRST_DRAFT: {"triage", "reply", "steps", "offers"},
     DRAFT: {"reply", "steps", "offers"},
     BRIEF: {"issue", "timeline", "next_step"},
 }
 # Only used when the request carries no schema at all: specific words, checked in this order.
 _SYSTEM_WORDS = (
-    (TRIAGE, ("triage",)),
     (BRIEF, ("escalation brief", "brief for escalation", "summarize for escalation")),
+    (FIRST_DRAFT, ("sort the message",)),
     (DRAFT, ("draft",)),
 )
+# What prompts/draft.prompt.md says when a watched message may need no reply.
+_REPLY_OPTIONAL = "leave reply and follow_up empty"
 _CUSTOMER = re.compile(r"<customer_message>(.*?)</customer_message>", re.DOTALL)
 _TONES = ("friendly", "formal", "concise", "warmer")
 _TONE_NEAR = re.compile(r"\btone\b(.{0,40})", re.IGNORECASE | re.DOTALL)
@@ -76,8 +82,10 @@ def default_reply(request: dict[str, Any]) -> dict[str, Any] | str:
     """The message content for ``request``: a dict (sent as JSON) or plain text."""
     kind = schema_name(request)
     customer = customer_text(request)
-    if kind == TRIAGE:
-        return triage_reply(customer)
+    if kind == FIRST_DRAFT:
+        return first_draft_reply(
+            triage_reply(customer), draft_reply(requested_tone(request)), request
+        )
     if kind == DRAFT:
         return draft_reply(requested_tone(request))
     if kind == BRIEF:
@@ -90,8 +98,10 @@ def fixture_reply(fixture: dict[str, Any]) -> Responder:
 
     def reply(request: dict[str, Any]) -> dict[str, Any] | str:
         kind = schema_name(request)
-        if kind == TRIAGE:
-            return dict(fixture["llm_triage"])
+        if kind == FIRST_DRAFT:
+            return first_draft_reply(
+                dict(fixture["llm_triage"]), dict(fixture["llm_draft"]), request
+            )
         if kind == DRAFT:
             return dict(fixture["llm_draft"])
         return default_reply(request)
@@ -107,7 +117,7 @@ def _message_text(message: dict[str, Any]) -> str:
 
 
 def schema_name(request: dict[str, Any]) -> str | None:
-    """Which of TriageOutput / DraftOutput / BriefOutput the request wants, if any."""
+    """Which of FirstDraftOutput / DraftOutput / BriefOutput the request wants, if any."""
     fmt = request.get("response_format") or {}
     schema: dict[str, Any] = {}
     if fmt.get("type") == "json_schema":
@@ -123,15 +133,34 @@ def schema_name(request: dict[str, Any]) -> str | None:
     for name, needed in _FIELDS_OF.items():
         if needed <= fields:
             return name
-    system = " ".join(
-        _message_text(m)
-        for m in request.get("messages", [])
-        if m.get("role") in ("system", "developer")
-    ).lower()
+    system = _system_text(request)
     for name, words in _SYSTEM_WORDS:
         if any(word in system for word in words):
             return name
     return None
+
+
+def _system_text(request: dict[str, Any]) -> str:
+    return " ".join(
+        _message_text(m)
+        for m in request.get("messages", [])
+        if m.get("role") in ("system", "developer")
+    ).lower()
+
+
+def reply_required(request: dict[str, Any]) -> bool:
+    """False when the prompt lets a message that is not a complaint go without a reply."""
+    return _REPLY_OPTIONAL not in _system_text(request)
+
+
+def first_draft_reply(
+    triage: dict[str, Any], draft: dict[str, Any], request: dict[str, Any]
+) -> dict[str, Any]:
+    """``triage`` and ``draft`` as one answer; the reply left empty when none is wanted."""
+    wanted = triage["kind"] == "complaint" and triage["needs_reply"]
+    if not wanted and not reply_required(request):
+        draft = {"reply": "", "steps": [], "offers": [], "follow_up": ""}
+    return {"triage": triage, **draft}
 
 
 def customer_text(request: dict[str, Any]) -> str:

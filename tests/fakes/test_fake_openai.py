@@ -12,7 +12,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel
 
-from app.domain.models import BriefOutput, DraftOutput, Step, TriageOutput
+from app.domain.models import BriefOutput, DraftOutput, FirstDraftOutput, Step
 
 from .openai_api import FakeOpenAI
 
@@ -28,9 +28,9 @@ def schema_format(model: type[BaseModel]) -> ResponseFormatJSONSchema:
     }
 
 
-def complaint(text: str) -> list[ChatCompletionMessageParam]:
+def complaint(text: str, *, system: str = "") -> list[ChatCompletionMessageParam]:
     return [
-        {"role": "system", "content": "You triage customer messages for a support team."},
+        {"role": "system", "content": f"You sort and answer customer messages. {system}"},
         {"role": "user", "content": f"<customer_message>\n{text}\n</customer_message>"},
     ]
 
@@ -39,14 +39,20 @@ def openai_client(fake: FakeOpenAI, retries: int = 0) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=fake.url, api_key="x", max_retries=retries)
 
 
-async def test_triage_is_a_valid_complaint_with_a_short_summary(any_openai: FakeOpenAI) -> None:
+async def test_a_first_draft_is_a_complaint_with_a_short_summary_and_a_reply(
+    any_openai: FakeOpenAI,
+) -> None:
     text = "My order #1234 was due last Monday and it still has not arrived. " * 3
     async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(
-            model="gpt-test", messages=complaint(text), response_format=schema_format(TriageOutput)
+            model="gpt-test",
+            messages=complaint(text),
+            response_format=schema_format(FirstDraftOutput),
         )
 
-    triage = TriageOutput.model_validate_json(completion.choices[0].message.content or "")
+    first = FirstDraftOutput.model_validate_json(completion.choices[0].message.content or "")
+    triage = first.triage
+    assert first.reply and {s.step for s in first.steps} == set(Step)
     assert (triage.kind, triage.needs_reply, triage.category) == ("complaint", True, "delivery")
     assert triage.summary == " ".join(text.split())[:80]
     assert completion.choices[0].finish_reason == "stop"
@@ -54,15 +60,22 @@ async def test_triage_is_a_valid_complaint_with_a_short_summary(any_openai: Fake
     assert any_openai.requests[0]["model"] == "gpt-test"
 
 
-async def test_praise_is_not_a_complaint(any_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize(
+    ("system", "replied"),
+    [("", True), ("For any other message leave reply and follow_up empty.", False)],
+)
+async def test_praise_is_not_a_complaint_and_is_answered_only_when_a_reply_is_required(
+    any_openai: FakeOpenAI, system: str, replied: bool
+) -> None:
     async with openai_client(any_openai) as client:
         completion = await client.chat.completions.create(
             model="m",
-            messages=complaint("PRAISE-ONLY you were great"),
-            response_format=schema_format(TriageOutput),
+            messages=complaint("PRAISE-ONLY you were great", system=system),
+            response_format=schema_format(FirstDraftOutput),
         )
-    triage = TriageOutput.model_validate_json(completion.choices[0].message.content or "")
-    assert (triage.kind, triage.needs_reply) == ("praise", False)
+    first = FirstDraftOutput.model_validate_json(completion.choices[0].message.content or "")
+    assert (first.triage.kind, first.triage.needs_reply) == ("praise", False)
+    assert bool(first.reply) is replied and bool(first.steps) is replied
 
 
 async def test_draft_parses_with_the_sdk_and_quotes_its_own_reply(any_openai: FakeOpenAI) -> None:
@@ -108,7 +121,7 @@ async def test_concurrent_requests_overlap_instead_of_queueing(any_openai: FakeO
                 client.chat.completions.create(
                     model="m",
                     messages=complaint(f"complaint {n}"),
-                    response_format=schema_format(TriageOutput),
+                    response_format=schema_format(FirstDraftOutput),
                 )
                 for n in range(20)
             )
@@ -126,9 +139,9 @@ async def test_injected_rate_limit_is_seen_then_retried(any_openai: FakeOpenAI) 
     any_openai.fail_next(503)
     async with openai_client(any_openai, retries=1) as client:
         completion = await client.chat.completions.create(
-            model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
+            model="m", messages=complaint("x"), response_format=schema_format(FirstDraftOutput)
         )
-    assert TriageOutput.model_validate_json(completion.choices[0].message.content or "")
+    assert FirstDraftOutput.model_validate_json(completion.choices[0].message.content or "")
     assert len(any_openai.requests) == 3
 
 
@@ -146,16 +159,16 @@ async def test_an_outage_ends_on_recover_and_the_requests_are_told_apart_by_sche
     async with openai_client(any_openai) as client:
         with pytest.raises(openai.InternalServerError):
             await client.chat.completions.create(
-                model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
+                model="m", messages=complaint("x"), response_format=schema_format(FirstDraftOutput)
             )
         any_openai.recover()
         await client.chat.completions.create(
-            model="m", messages=complaint("x"), response_format=schema_format(TriageOutput)
+            model="m", messages=complaint("x"), response_format=schema_format(FirstDraftOutput)
         )
         await client.chat.completions.parse(
             model="m", messages=complaint("x"), response_format=DraftOutput
         )
 
-    assert len(any_openai.requests_for(TriageOutput)) == 2
+    assert len(any_openai.requests_for(FirstDraftOutput)) == 2
     assert len(any_openai.requests_for(DraftOutput)) == 1
-    assert any_openai.stats()["by_schema"] == {"TriageOutput": 2, "DraftOutput": 1}
+    assert any_openai.stats()["by_schema"] == {"FirstDraftOutput": 2, "DraftOutput": 1}

@@ -26,7 +26,7 @@ inputs:
     tone: friendly
   user:
     customer_message: <customer_message>Late again</customer_message>
-    triage: {kind: complaint, summary: Late parcel}
+    guidance: Keep it short.
 ---
 """
 
@@ -39,7 +39,7 @@ You draft replies.
 {% endfor %}
 {% if tone %}Tone: {{ tone }}{% endif %}
 user:
-{{ triage.summary }}
+Agent's instructions: {{ guidance or "none" }}
 {{ customer_message }}
 """
 
@@ -250,14 +250,15 @@ def test_text_before_the_first_section_marker_is_refused(prompt_dir: Path) -> No
 
 def test_a_template_that_breaks_on_its_own_examples_is_refused(prompt_dir: Path) -> None:
     text = DRAFT_FRONT_MATTER.replace(
-        "triage: {kind: complaint, summary: Late parcel}", "triage: {}"
+        "[{id: account_credit, label: Credit, fits: any, limit: up to 50 USD}]",
+        "[{id: account_credit, label: Credit, fits: any}]",
     )
     path = _write(prompt_dir, "draft.prompt.md", text + DRAFT_BODY)
 
     error = _only_error(prompt_dir)
 
-    assert error.line == _line_of(path, "{{ triage.summary }}")
-    assert "has no attribute 'summary'" in error.message
+    assert error.line == _line_of(path, "{{ offer.limit }}")
+    assert "has no attribute 'limit'" in error.message
     assert "(rendering with its example inputs)" in error.message
 
 
@@ -265,7 +266,7 @@ def test_a_template_that_breaks_when_an_optional_input_is_empty_is_refused(
     prompt_dir: Path,
 ) -> None:
     # Works while the agent gives guidance; the pipeline often passes None.
-    text = DRAFT_FRONT_MATTER.replace("    triage:", "    guidance: keep it short\n    triage:")
+    text = DRAFT_FRONT_MATTER
     body = DRAFT_BODY.replace(
         "{{ customer_message }}", "{{ customer_message }}\n{{ guidance.upper() }}"
     )
@@ -290,8 +291,8 @@ def test_a_missing_pipeline_prompt_and_a_missing_brand_voice_are_reported(
 
 
 def test_every_broken_file_of_the_folder_is_reported_at_once(prompt_dir: Path) -> None:
-    triage = prompt_dir / "triage.prompt.md"
-    triage.write_text(triage.read_text().replace("temperature: 0", "temperature: -1"))
+    draft = prompt_dir / "draft.prompt.md"
+    draft.write_text(draft.read_text().replace("temperature: 0.4", "temperature: -1"))
     tone = prompt_dir / "tone.prompt.md"
     tone.write_text(tone.read_text().replace("{{ brand_voice }}", "{{ brand_vioce }}"))
     brief = prompt_dir / "brief.prompt.md"
@@ -306,15 +307,15 @@ def test_every_broken_file_of_the_folder_is_reported_at_once(prompt_dir: Path) -
         ("brand-voice.md", 1),  # description missing
         ("brand-voice.md", _line_of(voice, "descripton:")),
         ("brief.prompt.md", 2),
+        ("draft.prompt.md", _line_of(draft, "temperature: -1")),
         ("tone.prompt.md", _line_of(tone, "brand_vioce")),
-        ("triage.prompt.md", _line_of(triage, "temperature: -1")),
     ]
 
 
 def test_several_errors_in_one_file_are_all_reported_in_line_order(prompt_dir: Path) -> None:
     text = DRAFT_FRONT_MATTER.replace("name: draft", "name: drafts")
     body = DRAFT_BODY.replace("{{ brand_voice }}", "{{ brand_vioce }}").replace(
-        "{{ triage.summary }}", "{{ triage.summary }"
+        '{{ guidance or "none" }}', '{{ guidance or "none" }'
     )
     _write(prompt_dir, "draft.prompt.md", text + body)
 

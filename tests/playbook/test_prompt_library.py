@@ -32,30 +32,21 @@ OFFERS = [
     },
     {"id": "account_credit", "label": "Account credit", "fits": "any", "limit": "up to 50 USD"},
 ]
-TRIAGE = {
-    "kind": "complaint",
-    "category": "delivery",
-    "urgency": "high",
-    "sentiment": "frustrated",
-    "language": "en",
-    "summary": "A birthday gift arrived late.",
-}
 
 
 def _pipeline_inputs(name: str) -> tuple[dict[str, object], dict[str, object]]:
     """Inputs shaped exactly as the pipeline passes them, optional ones left empty."""
-    if name == "triage":
-        return (
-            {
-                "categories": ["delivery", "billing"],
-                "authority_summary": "Agents may grant 50 USD.",
-            },
-            _customer_inputs(),
-        )
     if name == "draft":
         return (
-            {"brand_voice": "Plain words.", "offers": OFFERS, "tone": None, "agent_name": None},
-            {**_customer_inputs(), "triage": TRIAGE, "guidance": None},
+            {
+                "brand_voice": "Plain words.",
+                "categories": ["delivery", "billing"],
+                "offers": OFFERS,
+                "tone": None,
+                "agent_name": None,
+                "reply_required": False,
+            },
+            {**_customer_inputs(), "guidance": None},
         )
     if name == "tone":
         return (
@@ -132,7 +123,7 @@ def test_a_customer_cannot_close_the_data_fence_or_fake_agent_guidance() -> None
     assert "\u2039/customer_message>" in fenced
 
 
-def test_the_draft_prompt_shows_every_catalog_offer_and_the_agents_guidance(
+def test_the_draft_prompt_shows_categories_offers_guidance_and_whether_a_reply_is_due(
     real_prompts_dir: Path,
 ) -> None:
     library = PromptLibrary.load(real_prompts_dir)
@@ -148,7 +139,11 @@ def test_the_draft_prompt_shows_every_catalog_offer_and_the_agents_guidance(
     assert "<agent_guidance>\nOffer express shipping first, keep it short.\n</agent_guidance>" in (
         user_text
     )
-    assert "urgency: high" in user_text
+    assert "one of delivery, billing when it fits" in system_text, "the suggested categories"
+    assert "leave reply and follow_up empty" in system_text, "a watched message may need none"
+    system["reply_required"] = True
+    asked = library.render("draft", system=system, user=user).messages[0].content
+    assert "always write the reply" in asked and "leave reply" not in asked
 
 
 def test_the_tone_prompt_describes_the_tone_the_agent_picked(real_prompts_dir: Path) -> None:
@@ -182,21 +177,21 @@ def test_asking_for_a_prompt_that_does_not_exist_names_the_ones_that_do(
 
     assert caught.value.path == real_prompts_dir
     assert "no prompt named 'drafts'" in str(caught.value)
-    assert "draft" in caught.value.message and "triage" in caught.value.message
+    assert "draft" in caught.value.message and "brief" in caught.value.message
 
 
 def test_a_caller_that_forgets_a_variable_learns_which_one_and_where(
     real_prompts_dir: Path,
 ) -> None:
     library = PromptLibrary.load(real_prompts_dir)
-    system, user = _pipeline_inputs("triage")
+    system, user = _pipeline_inputs("draft")
     del user["customer_message"]
 
     with pytest.raises(PromptError) as caught:
-        library.render("triage", system=system, user=user)
+        library.render("draft", system=system, user=user)
 
     error = caught.value
-    assert error.path == real_prompts_dir / "triage.prompt.md"
+    assert error.path == real_prompts_dir / "draft.prompt.md"
     assert "missing variable 'customer_message'" in error.message
     lines = error.path.read_text().splitlines()
     assert error.line is not None and "{{ customer_message }}" in lines[error.line - 1]
@@ -281,7 +276,7 @@ def test_templates_cannot_be_swapped_once_loaded(real_prompts_dir: Path) -> None
         library.templates["draft"] = library.templates["tone"]  # type: ignore[index]
 
 
-def test_rendering_is_cheap_enough_for_four_prompts_per_draft(real_prompts_dir: Path) -> None:
+def test_rendering_is_cheap_enough_for_every_prompt_of_a_draft(real_prompts_dir: Path) -> None:
     library = PromptLibrary.load(real_prompts_dir)
     inputs = {name: _pipeline_inputs(name) for name in PIPELINE_PROMPTS}
 
@@ -291,7 +286,7 @@ def test_rendering_is_cheap_enough_for_four_prompts_per_draft(real_prompts_dir: 
             library.render(name, system=system, user=user)
     per_draft_ms = (time.perf_counter() - started) * 1000 / 100
 
-    assert per_draft_ms < 5, f"{per_draft_ms:.2f} ms to render four prompts"
+    assert per_draft_ms < 5, f"{per_draft_ms:.2f} ms to render every prompt"
 
 
 def test_the_package_declares_exactly_its_public_names() -> None:

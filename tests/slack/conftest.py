@@ -25,7 +25,7 @@ from aiohttp import web
 from app.settings import Settings
 from app.slack.server import Bot, http_app
 from app.store import Draft
-from tests.fakes.openai_api import DRAFT, FakeOpenAI, customer_text, schema_name
+from tests.fakes.openai_api import DRAFT, FIRST_DRAFT, FakeOpenAI, customer_text, schema_name
 from tests.fakes.signing import block_actions_body, event_callback_body, message_event
 from tests.fakes.slack_api import FakeSlack, SlackCall
 from tests.fakes.support_workspace import (
@@ -99,7 +99,10 @@ class RunningBot:
         return ts, status
 
     async def card_for(self, message_ts: str, *, status: str = "pending", timeout: float = 10.0) -> Draft:
-        """Wait until the message's draft reaches ``status``; return it."""
+        """Wait until the message's draft reaches ``status``; return it.
+
+        A pending or failed draft is stored before its card is posted: wait for the card too.
+        """
         return await wait_until(lambda: self._draft_of(message_ts, status), timeout=timeout)
 
     async def _draft_of(self, message_ts: str, status: str, source: str = "watch") -> Draft | None:
@@ -109,7 +112,8 @@ class RunningBot:
         if complaint is None:
             return None
         draft = await self.store.latest_draft(complaint_id=complaint.id)
-        if draft is not None and draft.status == status and (status != "pending" or draft.card_ts):
+        shown = status not in ("pending", "failed") or draft is not None and draft.card_ts
+        if draft is not None and draft.status == status and shown:
             return draft  # type: ignore[no-any-return]
         return None
 
@@ -172,9 +176,9 @@ HOLD = "HOLD-DRAFT"  # a customer message with this word has its draft call held
 class GatedOpenAI(FakeOpenAI):
     """A FakeOpenAI that holds every draft call for a message containing ``HOLD`` until ``release()``.
 
-    Triage and the drafts of other messages answer at once, so a story can
-    catch a bot mid-draft (card posted, model still writing) and do something
-    to it: kill it, or have the customer write again.
+    The drafts of other messages answer at once, so a story can catch a bot
+    mid-draft (model still writing, no card yet) and do something to it: kill
+    it, or have the customer write again.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -189,7 +193,7 @@ class GatedOpenAI(FakeOpenAI):
         await wait_until(lambda: self.held >= count, timeout=timeout)
 
     async def hold(self, body: dict[str, Any]) -> None:
-        if schema_name(body) == DRAFT and HOLD in customer_text(body) and not self._gate.is_set():
+        if schema_name(body) in (FIRST_DRAFT, DRAFT) and HOLD in customer_text(body) and not self._gate.is_set():
             self.held += 1
             await self._gate.wait()
         await super().hold(body)

@@ -14,8 +14,7 @@ import pytest
 
 from app.slack.modals import OVERRIDE_VIEW
 from tests.fakes.openai_api import (
-    DRAFT,
-    TRIAGE,
+    FIRST_DRAFT,
     customer_text,
     default_reply,
     draft_reply,
@@ -76,7 +75,7 @@ async def test_llm_outage_shows_retry_on_the_card_and_retry_drafts_on_the_same_c
     assert card["ts"] == failed.card_ts and len(cards_posted(running.slack)) == 1, "the same card"
     assert drafted.text and drafted.text.split(". ")[0] in card_text(card)
     retried = running.llm.requests[requests_before:]
-    assert [schema_name(r) for r in retried] == [TRIAGE, DRAFT]
+    assert [schema_name(r) for r in retried] == [FIRST_DRAFT], "one call: triage and draft"
     assert all("#4821 never arrived" in customer_text(r) for r in retried), "the message was kept"
 
 
@@ -128,8 +127,9 @@ async def test_a_reply_slack_refuses_is_not_sent_the_agent_is_told_and_can_appro
 
 @pytest.mark.parametrize(
     ("method", "error"),
-    [("chat.postMessage", "msg_too_long"), ("chat.update", "invalid_blocks")],
-    ids=["first-post-too-long", "update-invalid-blocks"],
+    # The card is posted once, already filled: the first post is the one Slack may refuse.
+    [("chat.postMessage", "msg_too_long"), ("chat.postMessage", "invalid_blocks")],
+    ids=["first-post-too-long", "first-post-invalid-blocks"],
 )
 async def test_a_card_slack_refuses_as_too_big_is_shortened_and_the_draft_kept(
     running: RunningBot, method: str, error: str
@@ -150,9 +150,9 @@ async def test_a_card_slack_refuses_as_too_big_is_shortened_and_the_draft_kept(
 
 def long_draft(request: dict[str, Any]) -> dict[str, Any] | str:
     """A model that answers a very long complaint with a very long reply."""
-    if schema_name(request) != DRAFT:
-        return default_reply(request)
-    answer = draft_reply()
+    answer = default_reply(request)
+    if schema_name(request) != FIRST_DRAFT or not isinstance(answer, dict):
+        return answer
     paragraphs = [
         f"Point {n}: " + "we checked this part of your order again. " * 12 for n in range(40)
     ]
@@ -195,15 +195,15 @@ ATTACK = (
 
 def compromised_model(request: dict[str, Any]) -> dict[str, Any] | str:
     """A model that fell for the attack: off-catalog offer, $5000, a broadcast mention."""
-    kind = schema_name(request)
-    if kind == TRIAGE:
-        return {
+    if schema_name(request) != FIRST_DRAFT:
+        return default_reply(request)
+    answer: dict[str, Any] = {
+        "triage": {
             **triage_reply("refund"),
             "summary": "Demands $5000 and wants us to post <!channel>",
-        }
-    if kind != DRAFT:
-        return default_reply(request)
-    answer = draft_reply()
+        },
+        **draft_reply(),
+    }
     answer["reply"] = (
         "<!channel> Admin mode is on. I have approved a full refund of $5000 to your card. "
         + answer["reply"]

@@ -13,7 +13,7 @@ import pytest
 
 from app.slack.guard import NOT_AN_AGENT
 from app.slack.listeners.commands import MAX_COMMAND_TEXT
-from tests.fakes.openai_api import BRIEF, DRAFT, schema_name
+from tests.fakes.openai_api import BRIEF, FIRST_DRAFT, schema_name
 from tests.fakes.signing import (
     TEAM_ID,
     block_actions_body,
@@ -54,7 +54,7 @@ LATE_PARCEL = (
 
 
 def drafts_asked(running: RunningBot) -> list[dict[str, Any]]:
-    return [r for r in running.llm.requests if schema_name(r) == DRAFT]
+    return [r for r in running.llm.requests if schema_name(r) == FIRST_DRAFT]
 
 
 async def answered_by_hook(running: RunningBot, hook: str, count: int = 1) -> list[SlackCall]:

@@ -39,7 +39,11 @@ def pacer(time: VirtualTime) -> SlackPacer:
 
 
 class Calls:
-    """Calls started as tasks; ``went`` lists their names in the order the pacer let them go."""
+    """Calls started as tasks; ``went`` lists their names in the order the pacer let them go.
+
+    A call holds its slot until Slack "answers": at once, or when the test
+    sets the event it was started with.
+    """
 
     def __init__(self, pacer: SlackPacer, time: VirtualTime) -> None:
         self.pacer, self.time = pacer, time
@@ -49,12 +53,14 @@ class Calls:
 
     def start(
         self, name: str, method: str, channel: str | None = None,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority = Priority.NORMAL, answered: asyncio.Event | None = None,
     ) -> None:
         async def call() -> None:
-            await self.pacer.turn(method, channel, priority)
-            self.went.append(name)
-            self.at[name] = self.time.now
+            async with self.pacer.slot(method, channel, priority):
+                self.went.append(name)
+                self.at[name] = self.time.now
+                if answered is not None:
+                    await answered.wait()
 
         self.tasks.append(asyncio.create_task(call()))
 
@@ -120,8 +126,8 @@ async def test_when_calls_queue_replies_and_urgent_cards_go_first_in_arrival_ord
 async def test_a_429_pauses_the_bucket_for_retry_after(
     pacer: SlackPacer, calls: Calls, time: VirtualTime
 ) -> None:
-    await pacer.turn("chat.update", None, Priority.NORMAL)
-    await pacer.refused("chat.update", None, 5.0)
+    async with pacer.slot("chat.update", None, Priority.NORMAL):
+        await pacer.refused("chat.update", None, 5.0)
     calls.start("waits", "chat.update")
     calls.start("other method", "chat.getPermalink")
 
@@ -135,7 +141,8 @@ async def test_ack_time_methods_are_never_paced(pacer: SlackPacer, time: Virtual
     for method in ("views.open", "chat.postEphemeral", "users.info", "auth.test"):
         assert pacer.limit_of(method) is None
         for _ in range(500):
-            await asyncio.wait_for(pacer.turn(method, REVIEW, Priority.NORMAL), 0.1)
+            async with asyncio.timeout(0.1), pacer.slot(method, REVIEW, Priority.NORMAL):
+                pass
     # A 429 on one of them makes only that call wait, as slack_sdk's own retry does.
     waited = asyncio.create_task(pacer.refused("views.open", None, 2.0))
     await time.advance(1.9)
@@ -179,8 +186,8 @@ async def test_speed_and_custom_limits(time: VirtualTime) -> None:
     went: list[float] = []
 
     async def call() -> None:
-        await fast.turn("chat.update", None, Priority.NORMAL)
-        went.append(time.now)
+        async with fast.slot("chat.update", None, Priority.NORMAL):
+            went.append(time.now)
 
     tasks: list[Awaitable[None]] = [call() for _ in range(3)]
     gathered = asyncio.gather(*tasks)
@@ -196,28 +203,34 @@ def test_priority_is_normal_unless_a_caller_says_otherwise() -> None:
     assert current_priority() is Priority.NORMAL
 
 
-async def test_by_default_a_burst_goes_through_until_slack_refuses_then_is_paced_a_minute(
+async def test_by_default_calls_past_the_burst_go_one_at_a_time_until_slack_refuses_one(
     time: VirtualTime,
 ) -> None:
     pacer = SlackPacer(clock=time, sleep=time.sleep)
     calls = Calls(pacer, time)
+    answers = [asyncio.Event() for _ in range(6)]
     for n in range(6):
-        calls.start(f"card{n}", "chat.postMessage", REVIEW)
+        calls.start(f"card{n}", "chat.postMessage", REVIEW, answered=answers[n])
     await settle()
-    assert len(calls.went) == 6, "Slack allows short bursts: nothing waits before a 429"
+    assert calls.went == ["card0", "card1", "card2"], "the burst, then one call probing Slack"
 
-    await pacer.refused("chat.postMessage", REVIEW, 2.0)
-    for n in range(6, 10):
-        calls.start(f"card{n}", "chat.postMessage", REVIEW)
+    answers[2].set()  # Slack took it: the next one probes, no clock involved
+    await settle()
+    assert calls.went[3:] == ["card3"]
+
+    await pacer.refused("chat.postMessage", REVIEW, 2.0)  # ...but not that one
+    answers[3].set()
     await time.advance(1.9)
-    assert len(calls.went) == 6, "nothing goes before Retry-After"
+    assert len(calls.went) == 4, "nothing goes before Retry-After"
+    for answered in answers:
+        answered.set()
     await time.advance(0.2)
-    assert calls.went[6:] == ["card6"]
-    await time.advance(3.0)
-    assert calls.went[6:] == ["card6", "card7", "card8", "card9"], "then one a second"
+    assert calls.went[4:] == ["card4"]
+    await time.advance(1.0)
+    assert calls.went[4:] == ["card4", "card5"], "then one a second"
 
     await time.advance(STRICT_FOR_S)
-    for n in range(10, 14):
+    for n in range(6, 10):
         calls.start(f"card{n}", "chat.postMessage", REVIEW)
     await settle()
-    assert len(calls.went) == 14, "a minute without a 429: bursts go straight through again"
+    assert len(calls.went) == 10, "a minute without a 429: past the burst, calls go as answered"

@@ -80,12 +80,12 @@ async def test_approving_a_card_whose_draft_changed_since_sends_nothing(running:
 async def test_a_model_written_link_reaches_the_customer_as_the_literal_text_the_card_shows(
     running: RunningBot,
 ) -> None:
-    from tests.fakes.openai_replies import DRAFT, default_reply, draft_reply, schema_name
+    from tests.fakes.openai_replies import FIRST_DRAFT, default_reply, schema_name
 
     def sneaky(request: dict) -> dict | str:  # type: ignore[type-arg]
-        if schema_name(request) != DRAFT:
-            return default_reply(request)
-        answer = draft_reply()
+        answer = default_reply(request)
+        if schema_name(request) != FIRST_DRAFT or not isinstance(answer, dict):
+            return answer
         answer["reply"] += " <https://evil.example/claim|Claim your refund> <!channel>"
         return answer
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.fakes.openai_api import DRAFT, TRIAGE, schema_name
+from tests.fakes.openai_api import FIRST_DRAFT, schema_name
 from tests.fakes.signing import BOT_USER_ID, TEAM_ID, event_callback_body, message_event
 from tests.slack.conftest import (
     AGENT,
@@ -115,8 +115,8 @@ async def test_a_busy_channel_costs_no_llm_call_and_no_card_except_for_the_real_
     draft = await card_ready(running, ts)
 
     assert len(cards_posted(running.slack)) == 1 and draft.card_channel == REVIEW
-    assert len(running.llm.requests) == 2, (
-        "triage and draft of the one real complaint, nothing else"
+    assert [schema_name(r) for r in running.llm.requests] == [FIRST_DRAFT], (
+        "one call (triage and draft) for the one real complaint, nothing else"
     )
     assert all("My order #4821" in str(r["messages"]) for r in running.llm.requests)
     after = await outcomes(running, *watched)
@@ -140,7 +140,7 @@ async def test_praise_and_questions_are_triaged_counted_and_not_drafted(
 
     await wait_until(both_counted)
     kinds = [schema_name(r) for r in running.llm.requests]
-    assert kinds == [TRIAGE, TRIAGE], "one triage call each, no draft call"
+    assert kinds == [FIRST_DRAFT, FIRST_DRAFT], "one call each, answered without a reply"
     assert cards_posted(running.slack) == []
     for ts in (praise_ts, question_ts):
         complaint = await running.store.find_complaint(
@@ -166,7 +166,7 @@ async def test_a_customer_thread_reply_is_drafted_with_the_thread_history(
     )
     draft = await card_ready(running, ts)
 
-    asked = [r for r in running.llm.requests if schema_name(r) == DRAFT][-1]
+    asked = [r for r in running.llm.requests if schema_name(r) == FIRST_DRAFT][-1]
     user_side = "\n".join(user_texts(asked))
     history = user_side.split("<thread_history>", 1)[1].split("</thread_history>", 1)[0]
     assert '<message author="customer"' in history and "leaks from the base" in history

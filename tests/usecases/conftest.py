@@ -83,7 +83,9 @@ class FakeSlackPort:
         self._record("read_thread", channel=channel, thread_ts=thread_ts)
         return [m for m in self.thread if before_ts is None or float(m.ts or 0) < float(before_ts)]
 
-    async def permalink(self, *, channel: str, ts: str) -> str | None:
+    async def permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
         return f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     async def is_agent(self, user_id: str, *, team_id: str | None) -> bool:

@@ -15,7 +15,7 @@ from app.store import NewComplaint, Store
 from app.usecases.cards import CardDesk
 from app.usecases.draft import ConversationReader, DraftComplaint
 from app.usecases.regenerate import Regenerate
-from tests.factories import PROMPTS_DIR, MakeClient
+from tests.factories import PROMPTS_DIR, MakeClient, StoreFactory
 from tests.fakes.openai_api import FakeOpenAI
 from tests.usecases.conftest import FakeSlackPort
 
@@ -50,7 +50,8 @@ async def stored(store: Store, text: str, *, source: str = "watch") -> int:
     return accepted.complaint_id
 
 
-async def test_a_complaint_gets_a_card_then_the_draft_fills_it(
+
+async def test_a_complaint_is_drafted_in_one_model_call_and_its_card_posted_filled(
     store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
 ) -> None:
     complaint_id = await stored(store, "My parcel is a week late and nobody answers.")
@@ -59,9 +60,27 @@ async def test_a_complaint_gets_a_card_then_the_draft_fills_it(
 
     draft = await store.latest_draft(complaint_id=complaint_id)
     assert draft is not None and draft.status == DraftState.PENDING and draft.text
-    assert [c["status"] for c in slack.called("post_card")] == [DraftState.DRAFTING]
-    assert slack.called("update_card")[-1]["status"] == DraftState.PENDING
-    assert len(fake_openai.requests) == 2
+    assert draft.triage is not None and draft.triage.kind == "complaint"
+    assert [c["status"] for c in slack.called("post_card")] == [DraftState.PENDING]
+    assert slack.called("update_card") == [], "no placeholder to fill in afterwards"
+    assert len(fake_openai.requests) == 1
+
+
+async def test_a_rerun_after_the_draft_was_stored_posts_its_card_without_the_model(
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
+) -> None:
+    complaint_id = await stored(store, "My parcel is a week late and nobody answers.")
+    # What a crash between storing the draft and posting its card leaves behind.
+    draft = await store.start_draft(complaint_id=complaint_id)
+    await store.save_draft_result(draft_id=draft.id, result=StoreFactory().result())
+
+    await drafter(complaint_id=complaint_id)
+    await drafter(complaint_id=complaint_id)
+
+    assert fake_openai.requests == [], "the stored draft is never asked for again"
+    assert [c["status"] for c in slack.called("post_card")] == [DraftState.PENDING]
+    shown = await store.get_draft(draft_id=draft.id)
+    assert shown is not None and shown.card_ts, "the second re-run finds the card and stops"
 
 
 async def test_praise_is_counted_not_drafted(
@@ -73,6 +92,22 @@ async def test_praise_is_counted_not_drafted(
 
     assert await store.latest_draft(complaint_id=complaint_id) is None
     assert slack.called("post_card") == []
+    assert len(fake_openai.requests) == 1, "sorted in the one call, no reply asked for"
+
+
+async def test_praise_an_agent_asked_about_is_drafted(
+    store: Store, slack: FakeSlackPort, drafter: DraftComplaint, fake_openai: FakeOpenAI
+) -> None:
+    complaint_id = await stored(
+        store, "PRAISE-ONLY Your team was wonderful, thank you!", source="shortcut"
+    )
+
+    await drafter(complaint_id=complaint_id)
+
+    draft = await store.latest_draft(complaint_id=complaint_id)
+    assert draft is not None and draft.status == DraftState.PENDING and draft.text
+    assert draft.triage is not None and draft.triage.kind == "praise"
+    assert len(fake_openai.requests) == 1
 
 
 async def test_an_llm_outage_ends_on_a_card_with_retry_and_retry_drafts_again(
@@ -86,7 +121,7 @@ async def test_an_llm_outage_ends_on_a_card_with_retry_and_retry_drafts_again(
 
     failed = await store.latest_draft(complaint_id=complaint_id)
     assert failed is not None and failed.status == DraftState.FAILED and failed.error
-    assert slack.called("update_card")[-1]["status"] == DraftState.FAILED
+    assert [c["status"] for c in slack.called("post_card")] == [DraftState.FAILED]
     fake_openai.recover()
 
     assert await draft_complaint.retry(draft_id=failed.id)
