@@ -26,6 +26,8 @@ from tests.fakes.clocks import RecordedSleeps
 from tests.fakes.openai_api import API_KEY, BASE_URL, FakeOpenAI
 from tests.fakes.scratch_postgres import PostgresServer, find_test_server
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_rate_limits import SlackRateLimits
+from tests.fakes.virtual_time import VirtualTime
 
 
 @pytest.fixture
@@ -107,3 +109,16 @@ async def fresh_postgres_url(postgres_server: PostgresServer) -> AsyncIterator[s
         yield postgres_server.url(name)
     finally:
         await postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def time() -> VirtualTime:
+    """A clock the rate limiter and the pacer share, moved by sleeping on it."""
+    return VirtualTime()
+
+
+@pytest.fixture
+async def limited(time: VirtualTime) -> AsyncIterator[FakeSlack]:
+    """A fake Slack that answers 429 the way Slack does, on the virtual clock."""
+    async with FakeSlack(rate_limits=SlackRateLimits(clock=time)) as fake:
+        yield fake

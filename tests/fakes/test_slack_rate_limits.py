@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -18,17 +17,6 @@ from .virtual_time import VirtualTime
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT, REVIEW = "C0SUPPORT", "C0REVIEW"
-
-
-@pytest.fixture
-def time() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-async def limited(time: VirtualTime) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(rate_limits=SlackRateLimits(clock=time)) as fake:
-        yield fake
 
 
 @pytest.fixture

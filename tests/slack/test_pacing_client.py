@@ -7,7 +7,7 @@ pacer reads, so "no 429" is exact, not a matter of timing luck.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -17,20 +17,8 @@ from app.settings import Settings
 from app.slack.client import RATELIMITED_RETRIES, PacedWebClient, build_web_client
 from app.slack.pacing import SlackPacer
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_rate_limits import SlackRateLimits
 from tests.fakes.support_workspace import REVIEW, SUPPORT, bot_environment
 from tests.fakes.virtual_time import VirtualTime
-
-
-@pytest.fixture
-def time() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-async def limited(time: VirtualTime) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(rate_limits=SlackRateLimits(clock=time)) as fake:
-        yield fake
 
 
 @pytest.fixture

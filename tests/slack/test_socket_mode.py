@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -410,3 +411,39 @@ async def test_the_fake_takes_only_an_app_token_and_only_in_the_header(slack: Fa
 async def healthy(bot: Any) -> bool:
     status, body = await bot.get("/healthz")
     return status == 200 and json.loads(body)["status"] == "ok"
+
+
+# --- metrics ---------------------------------------------------------------------
+
+
+async def sample(bot: SocketBot, name: str, **labels: str) -> float:
+    """One sample of /metrics (0 when it is not there yet)."""
+    status, text = await bot.get("/metrics")
+    assert status == 200
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and all(found.labels.get(k) == v for k, v in labels.items()):
+                return float(found.value)
+    return 0.0
+
+
+async def test_an_envelope_over_the_socket_is_counted_and_its_ack_timed(
+    socket_bot: SocketBot,
+) -> None:
+    requests_before = await sample(
+        socket_bot, "tactful_slack_requests_total", kind="socket", status="200"
+    )
+    acks_before = await sample(socket_bot, "tactful_slack_ack_seconds_count")
+
+    _, envelope = socket_bot.customer_message(COMPLAINT, event_id="Ev00METRIC1")
+    await socket_bot.deliver(envelope)
+
+    async def counted() -> bool:
+        requests = await sample(
+            socket_bot, "tactful_slack_requests_total", kind="socket", status="200"
+        )
+        return requests == requests_before + 1
+
+    # The counter moves just after the ack leaves, so the fake may see the ack first.
+    await wait_until(counted, timeout=5)
+    assert await sample(socket_bot, "tactful_slack_ack_seconds_count") == acks_before + 1
