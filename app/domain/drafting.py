@@ -138,8 +138,9 @@ class DraftingPipeline:
                 "guidance": guidance,
             },
         )
-        return await self._finish(
-            book, prompt, complaint, guidance, previous.triage, tone, chosen=offers
+        result = await complete_prompt(self._llm, prompt, DraftOutput)
+        return self._reviewed(
+            book, result, complaint, guidance, previous.triage, tone, chosen=offers
         )
 
     def recheck(
@@ -178,20 +179,6 @@ class DraftingPipeline:
         if escalation is None:
             return reviewed
         return ReviewedText([escalation, *reviewed.flags], reviewed.checklist)
-
-    async def _finish(
-        self,
-        book: PlaybookView,
-        prompt: RenderedPrompt,
-        complaint: Complaint,
-        guidance: str | None,
-        triage: Triage,
-        tone: str | None,
-        *,
-        chosen: Sequence[ProposedOffer] | None = None,
-    ) -> DraftResult:
-        result = await complete_prompt(self._llm, prompt, DraftOutput)
-        return self._reviewed(book, result, complaint, guidance, triage, tone, chosen=chosen)
 
     def _reviewed(
         self,
