@@ -131,6 +131,17 @@ def _retry_after_s(exc: SlackApiError) -> float:
     return _DEFAULT_RETRY_AFTER_S
 
 
+def http_session(settings: Settings) -> aiohttp.ClientSession:
+    """The one aiohttp session both Web API clients share.
+
+    aiohttp's default connector allows 100 connections; a burst of drafting
+    jobs finishing together would queue its card posts behind that, so the cap
+    follows the drafting concurrency (plus room for acks' own lookups).
+    """
+    connector = aiohttp.TCPConnector(limit=settings.max_concurrent_drafts + 64)
+    return aiohttp.ClientSession(connector=connector)
+
+
 def build_web_client(
     settings: Settings,
     *,

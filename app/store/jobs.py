@@ -24,7 +24,7 @@ from app.store.records import Job, JobKind
 from app.store.sessions import StoreSessions
 from app.store.tables import JobRow, JobState
 
-_CLAIM_RACES = 5
+_JOBS = JobRow.__table__
 
 
 def _claimable(now: ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -51,40 +51,61 @@ class JobQueries(StoreSessions):
             await session.flush()
             return row.id
 
-    async def claim_job(self, *, worker: str, lease_s: float = 20.0) -> Job | None:
+    async def claim_job(
+        self, *, worker: str, lease_s: float = 20.0, look_first: bool = True,
+    ) -> Job | None:
         """Take the oldest runnable job (queued and due, or running with an expired lease)."""
-        for _ in range(_CLAIM_RACES):
-            now, updated = self._lease_time(), self._clock()
-            # Idle workers poll often; a plain read keeps them from taking
-            # SQLite's write lock (or Postgres row locks) when nothing is due.
+        jobs = await self.claim_jobs(worker=worker, lease_s=lease_s, look_first=look_first)
+        return jobs[0] if jobs else None
+
+    async def claim_jobs(
+        self, *, worker: str, lease_s: float = 20.0, look_first: bool = True, limit: int = 1,
+    ) -> list[Job]:
+        """Take up to ``limit`` of the oldest runnable jobs, oldest first, in one write.
+
+        ``look_first`` reads before writing: an idle worker polls often, and a
+        plain read keeps it from taking SQLite's write lock (or Postgres row
+        locks) when nothing is due.  A worker that was just woken for a new
+        job, or just claimed some, skips it: there is most likely more.
+        """
+        now = self._lease_time()
+        if look_first:
             async with self._read() as session:
                 due = await session.scalar(select(JobRow.id).where(_claimable(now)).limit(1))
             if due is None:
-                return None
-            async with self._write() as session:
-                candidate = await session.scalar(
-                    select(JobRow.id)
-                    .where(_claimable(now))
-                    .order_by(JobRow.not_before, JobRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-                if candidate is None:
-                    return None
-                claimed = await session.scalar(
+                return []
+        # One statement picks and takes.  SKIP LOCKED lets workers on Postgres
+        # pass each other's candidates; the outer WHERE re-checks the claimable
+        # condition, so a job another worker took in between is not taken twice
+        # (this worker simply gets fewer, and asks again).
+        candidates = (
+            select(JobRow.id)
+            .where(_claimable(now))
+            .order_by(JobRow.not_before, JobRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("candidates")
+        )
+        if self.dialect_name == "postgresql":
+            # Evaluated once: as a plain IN subquery Postgres may run it again per
+            # row, and each run locks (and takes) ``limit`` more jobs.
+            candidates = candidates.prefix_with("MATERIALIZED")
+        async with self._write() as session:
+            claimed = (
+                await session.execute(
                     update(JobRow)
-                    .where(JobRow.id == candidate, _claimable(now))
+                    .where(JobRow.id.in_(select(candidates.c.id)), _claimable(now))
                     .values(
                         status=JobState.RUNNING, lease_owner=worker,
                         lease_until=self._lease_time(lease_s),
-                        attempts=JobRow.attempts + 1, updated_at=updated,
+                        attempts=JobRow.attempts + 1, updated_at=self._clock(),
                     )
-                    .returning(JobRow)
+                    .returning(*_JOBS.c)
                     .execution_options(synchronize_session=False)
                 )
-                if claimed is not None:
-                    return Job.from_row(claimed)
-        return None
+            ).all()
+        jobs = [Job.from_row(row) for row in claimed]  # type: ignore[arg-type]
+        return sorted(jobs, key=lambda job: (job.not_before, job.id))
 
     async def extend_lease(self, *, job_id: int, worker: str, lease_s: float = 20.0) -> bool:
         """Keep a running job; False means another worker has taken it over."""

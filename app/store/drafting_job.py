@@ -1,0 +1,119 @@
+"""The store work of one drafting job, in as few round trips as it can be done.
+
+A burst of complaints runs hundreds of drafting jobs at once, and on SQLite
+every statement is a hop to the connection's worker thread and back, every
+transaction a BEGIN and a COMMIT more, and every write a turn at the one
+write lock.  So what one step of the job needs is read or written together:
+
+- ``draft_job_start``: the complaint and its newest draft, one read;
+- ``save_new_draft``: the permalink, a new draft version and the model's
+  result, one write (what ``start_draft`` + ``save_draft_result`` +
+  ``set_permalink`` did in three);
+- ``draft_and_complaint``: what a card is drawn from, one read.
+
+Reads are Core statements built once (SQLAlchemy reuses their compiled form
+and cache key) on a bare connection: no ORM session, identity map or
+instance loading.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.draft_life import DraftMove, DraftState
+from app.domain.models import DraftResult
+from app.store.drafts import DraftQueries, move_update, result_columns
+from app.store.records import Complaint, Draft
+from app.store.tables import ComplaintRow, DraftRow
+
+_COMPLAINTS = ComplaintRow.__table__
+_DRAFTS = DraftRow.__table__
+
+_COMPLAINT_BY_ID: Select[tuple[object, ...]] = select(_COMPLAINTS).where(
+    _COMPLAINTS.c.id == bindparam("complaint_id")
+)
+_NEWEST_DRAFT: Select[tuple[object, ...]] = (
+    select(_DRAFTS)
+    .where(_DRAFTS.c.complaint_id == bindparam("complaint_id"))
+    .order_by(_DRAFTS.c.version.desc())
+    .limit(1)
+)
+_DRAFT_BY_ID: Select[tuple[object, ...]] = select(_DRAFTS).where(
+    _DRAFTS.c.id == bindparam("draft_id")
+)
+
+
+class DraftingJobQueries(DraftQueries):
+    async def draft_job_start(self, *, complaint_id: int) -> tuple[Complaint | None, Draft | None]:
+        """The complaint and its newest draft (None when it has none yet), in one read."""
+        params = {"complaint_id": complaint_id}
+        async with self._read_core() as connection:
+            complaint = (await connection.execute(_COMPLAINT_BY_ID, params)).first()
+            if complaint is None:
+                return None, None
+            draft = (await connection.execute(_NEWEST_DRAFT, params)).first()
+        return (
+            Complaint.from_row(complaint),  # type: ignore[arg-type]
+            Draft.from_row(draft) if draft is not None else None,  # type: ignore[arg-type]
+        )
+
+    async def draft_and_complaint(self, *, draft_id: int) -> tuple[Draft, Complaint] | None:
+        """A draft and its complaint, in one read; None when either is gone."""
+        async with self._read_core() as connection:
+            draft = (await connection.execute(_DRAFT_BY_ID, {"draft_id": draft_id})).first()
+            if draft is None:
+                return None
+            complaint = (
+                await connection.execute(_COMPLAINT_BY_ID, {"complaint_id": draft.complaint_id})
+            ).first()
+        if complaint is None:
+            return None
+        return Draft.from_row(draft), Complaint.from_row(complaint)  # type: ignore[arg-type]
+
+    async def save_new_draft(
+        self, *, complaint_id: int, result: DraftResult, permalink: str | None = None,
+    ) -> Draft | None:
+        """Store the model's result as the complaint's pending draft, in one transaction.
+
+        The version is chosen as ``start_draft`` chooses it (a re-run fills the
+        drafting row it left, a Retry adds a version).  Returns the pending
+        draft, or None, and nothing stored but the permalink, when there is
+        nothing to fill: a draft past drafting exists, or the customer wrote
+        again further down the thread.  ``permalink`` is kept on the complaint
+        if it has none.
+        """
+        for race in range(3):
+            try:
+                return await self._save_new_draft_once(complaint_id, result, permalink)
+            except IntegrityError:
+                # Another worker inserted the same version first; the next pass finds its row.
+                if race == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _save_new_draft_once(
+        self, complaint_id: int, result: DraftResult, permalink: str | None,
+    ) -> Draft | None:
+        async with self._write() as session:
+            if permalink:
+                await session.execute(
+                    update(ComplaintRow)
+                    .where(ComplaintRow.id == complaint_id, ComplaintRow.permalink.is_(None))
+                    .values(permalink=permalink)
+                    .execution_options(synchronize_session=False)
+                )
+            draft = await self._start_draft_in(session, complaint_id)
+            if draft.status != DraftState.DRAFTING:
+                return None
+            row = (
+                await session.execute(
+                    move_update(DraftMove.FILL, DraftRow.id == draft.id)
+                    .values(updated_at=self._clock(), **result_columns(result))
+                    .returning(*_DRAFTS.c)
+                )
+            ).first()
+            # The row was drafting a statement ago, in this same transaction.
+            assert row is not None
+            return Draft.from_row(row)  # type: ignore[arg-type]
+
