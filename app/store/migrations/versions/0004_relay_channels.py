@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +19,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # Batch mode: SQLite alters a table by copying it; PostgreSQL runs plain ALTERs.
+    # Every complaint stored before relay channels existed came from a customer channel.
+    with op.batch_alter_table("complaints") as batch:
+        batch.add_column(
+            sa.Column("channel_kind", sa.String(16), nullable=False, server_default="customer")
+        )
+        batch.add_column(sa.Column("relayed", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("complaints") as batch:
+        batch.drop_column("relayed")
+        batch.drop_column("channel_kind")
