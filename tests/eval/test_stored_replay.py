@@ -1,4 +1,4 @@
-"""A manager tries a prompt change on past complaints before it ships: `tactful eval`."""
+"""A manager tries a prompt change on past complaints before it ships: `tactful eval stored`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -26,7 +25,9 @@ from tests.fakes.openai_api import API_KEY, BASE_URL, FakeOpenAI, fixture_reply
 runner = CliRunner()
 
 
-async def store_a_sent_draft(url: str, fixture_id: str, fake_openai: FakeOpenAI) -> None:
+async def store_a_sent_draft(
+    url: str, fixture_id: str, fake_openai: FakeOpenAI, *, text: str | None = None
+) -> str:
     """What the bot leaves behind: a complaint, its draft and the agent's approval."""
     fixture = load_complaint_fixture(fixture_id)
     fake_openai.responder = fixture_reply(fixture)
@@ -36,22 +37,15 @@ async def store_a_sent_draft(url: str, fixture_id: str, fake_openai: FakeOpenAI)
         )
     factory = StoreFactory()
     store = await Store.open(url)
-    complaint = factory.complaint("1764000000.000100", channel="C0SUPPORT", text=fixture["text"])
+    complaint = factory.complaint(
+        "1764000000.000100", channel="C0SUPPORT", text=text or fixture["text"]
+    )
     draft_id = await factory.pending_draft(store, complaint=complaint, result=result)
     assert await store.claim_for_send(draft_id=draft_id, user_id="UAGENT", final_text=result.text)
     await store.mark_sent(draft_id=draft_id, attempt=1, channel="C0SUPPORT", ts="1764000000.000200")
     await store.close()
     fake_openai.requests.clear()
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'eval.db'}"
-    monkeypatch.setenv("TACTFUL_DATABASE_URL", url)
-    monkeypatch.setenv("TACTFUL_PROMPTS_DIR", str(PROMPTS_DIR))
-    monkeypatch.setenv("OPENAI_BASE_URL", BASE_URL)
-    monkeypatch.chdir(tmp_path)
-    return url
+    return result.text
 
 
 def test_eval_replays_stored_complaints_with_a_changed_prompt_and_compares(
@@ -70,8 +64,8 @@ def test_eval_replays_stored_complaints_with_a_changed_prompt_and_compares(
     ]
     fake_openai.responder = fixture_reply(candidate)
 
-    result = runner.invoke(cli, ["eval", "--prompts", str(changed), "--json"])
-    readable = runner.invoke(cli, ["eval", "--prompts", str(changed)])
+    result = runner.invoke(cli, ["eval", "stored", "--prompts", str(changed), "--json"])
+    readable = runner.invoke(cli, ["eval", "stored", "--prompts", str(changed)])
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -85,6 +79,6 @@ def test_eval_replays_stored_complaints_with_a_changed_prompt_and_compares(
 
 
 def test_eval_with_nothing_stored_says_where_drafts_come_from(env: str) -> None:
-    result = runner.invoke(cli, ["eval"])
+    result = runner.invoke(cli, ["eval", "stored"])
     assert result.exit_code == 1
     assert "no stored drafts to replay yet" in result.output
