@@ -73,8 +73,12 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
             "offers": _LIST,
             "tone": _TEXT_OR_NONE,
             "agent_name": _TEXT_OR_NONE,
+            # The name a reply is signed with (playbooks.yaml sign_off_name).
+            "sign_off_name": _TEXT_OR_NONE,
             # True when an agent asked for the draft; a watched message may need none.
             "reply_required": InputSpec("flag", may_be_blank=True),
+            # True for a customer's e-mail or chat an agent pasted into a relay channel.
+            "relayed": InputSpec("flag", may_be_blank=True),
         },
         user={
             "customer_message": _TEXT,
@@ -82,10 +86,17 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
             # One fenced <message> element per earlier message (customer_data.history_entries).
             "history": _OPTIONAL_LIST,
             "guidance": _TEXT_OR_NONE,
+            # The customer's name as a relayed e-mail or chat gives it, fenced; else empty.
+            "customer_name": _OPTIONAL_TEXT,
         },
     ),
     "tone": PromptContract(
-        system={"brand_voice": _TEXT, "offers": _LIST, "tone": _TEXT_OR_NONE},
+        system={
+            "brand_voice": _TEXT,
+            "offers": _LIST,
+            "tone": _TEXT_OR_NONE,
+            "sign_off_name": _TEXT_OR_NONE,
+        },
         user={
             "customer_message": _TEXT,
             "draft": _TEXT,
@@ -97,6 +108,12 @@ PIPELINE_CONTRACTS: Mapping[str, PromptContract] = {
     ),
     "brief": PromptContract(
         system={"brand_voice": _OPTIONAL_TEXT},
+        # A thread that fits comes as ``thread``; a longer one as the summaries of its ``parts``.
+        user={"thread": _OPTIONAL_LIST, "parts": _OPTIONAL_LIST, "channel_context": _OPTIONAL_TEXT},
+    ),
+    # One part of a thread too long for one call ("part 3 of 7"); its summary goes to "brief".
+    "brief-part": PromptContract(
+        system={"part": _TEXT},
         user={"thread": _LIST, "channel_context": _OPTIONAL_TEXT},
     ),
 }

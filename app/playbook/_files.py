@@ -15,11 +15,17 @@ from pathlib import Path
 from app.playbook._errors import PromptError, PromptSetError
 
 VERSIONED_SUFFIXES = (".md", ".yaml", ".yml")
+# Says which playbook serves which channel; each playbook's version covers its own entry.
+MAPPING_FILE = "playbooks.yaml"
 
 
 def is_versioned(path: Path) -> bool:
     # Hidden files are editor droppings (.#draft.prompt.md locks, backups), not content.
-    return path.name.endswith(VERSIONED_SUFFIXES) and not path.name.startswith(".")
+    return (
+        path.name.endswith(VERSIONED_SUFFIXES)
+        and not path.name.startswith(".")
+        and path.name != MAPPING_FILE
+    )
 
 
 def read_versioned_files(directory: Path) -> dict[str, bytes]:
@@ -49,7 +55,10 @@ def hash_files(files: Mapping[str, bytes]) -> str:
 
 
 def content_version(directory: Path) -> str:
-    """12 hex digits of sha256 over the names and bytes of every ``*.md``/``*.yaml``/``*.yml``."""
+    """12 hex digits of sha256 over the names and bytes of every ``*.md``/``*.yaml``/``*.yml``.
+
+    ``playbooks.yaml`` is left out: it is not part of any one playbook's files.
+    """
     return hash_files(read_versioned_files(directory))
 
 

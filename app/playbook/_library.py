@@ -51,15 +51,21 @@ class PromptLibrary:
         files: Mapping[str, bytes],
         *,
         required: Collection[str] = PIPELINE_PROMPTS,
+        paths: Mapping[str, Path] | None = None,
     ) -> PromptLibrary:
-        """The library in ``files`` (name -> bytes, as read from ``directory``)."""
+        """The library in ``files`` (name -> bytes, as read from ``directory``).
+
+        ``paths`` names where a file was read when not from ``directory`` (a
+        playbook inherits files from ``prompts/``), so errors point at it.
+        """
+        paths = paths or {}
         env = build_environment()
         errors: list[PromptError] = []
         templates: dict[str, PromptTemplate] = {}
         for filename in sorted(files):
             if not filename.endswith(PROMPT_SUFFIX):
                 continue
-            path = directory / filename
+            path = paths.get(filename, directory / filename)
             try:
                 template = parse_prompt_file(env, path, decode_text(path, files[filename]))
             except PromptError as exc:
@@ -70,7 +76,7 @@ class PromptLibrary:
                 templates[template.name] = template
                 errors.extend(_example_errors(template))
         brand_voice = ""
-        voice_path = directory / BRAND_VOICE_FILE
+        voice_path = paths.get(BRAND_VOICE_FILE, directory / BRAND_VOICE_FILE)
         if BRAND_VOICE_FILE not in files:
             errors.append(
                 PromptError(

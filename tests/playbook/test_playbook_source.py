@@ -31,6 +31,7 @@ def test_the_real_folder_loads_as_one_playbook_with_one_version(real_prompts_dir
         system={},
         user={
             "thread": ['<message author="customer" ts="unknown">\nhi\n</message>'],
+            "parts": [],
             "channel_context": "",
         },
     )

@@ -44,13 +44,15 @@ def _pipeline_inputs(name: str) -> tuple[dict[str, object], dict[str, object]]:
                 "offers": OFFERS,
                 "tone": None,
                 "agent_name": None,
+                "sign_off_name": None,
                 "reply_required": False,
+                "relayed": False,
             },
-            {**_customer_inputs(), "guidance": None},
+            {**_customer_inputs(), "guidance": None, "customer_name": ""},
         )
     if name == "tone":
         return (
-            {"brand_voice": "Plain words.", "offers": OFFERS, "tone": "concise"},
+            {"brand_voice": "Plain words.", "offers": OFFERS, "tone": "concise", "sign_off_name": None},
             {
                 "customer_message": delimit(CUSTOMER_TEXT, "customer_message"),
                 "draft": "I'm sorry the gift missed the birthday.",
@@ -59,8 +61,12 @@ def _pipeline_inputs(name: str) -> tuple[dict[str, object], dict[str, object]]:
                 "guidance": None,
             },
         )
+    if name == "brief-part":
+        return {"part": "part 1 of 2"}, {
+            "thread": [delimit(CUSTOMER_TEXT, "message")], "channel_context": ""
+        }
     assert name == "brief"
-    return {}, {"thread": [delimit(CUSTOMER_TEXT, "message")], "channel_context": ""}
+    return {}, {"thread": [delimit(CUSTOMER_TEXT, "message")], "parts": [], "channel_context": ""}
 
 
 def test_the_real_prompt_folder_loads_and_every_prompt_renders_its_examples(

@@ -74,4 +74,10 @@ def test_files_that_are_not_prompt_material_do_not_change_the_version(
     (prompt_dir / "archive" / "old.prompt.md").write_text("old")
 
     assert content_version(prompt_dir) == before
-    assert set(PromptLibrary.load(prompt_dir).templates) == {"draft", "tone", "brief"}
+    assert set(PromptLibrary.load(prompt_dir).templates) == {
+        "draft",
+        "tone",
+        "brief",
+        "brief-part",
+        "rubric",
+    }
