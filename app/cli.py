@@ -11,13 +11,16 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from app.brief_cli import brief as brief_command
 from app.domain.limits import cap_text
 from app.domain.models import TONES, Complaint, DraftResult
 from app.domain.ports import LLMError
+from app.eval_cli import eval_cli
 from app.playbook import PromptSetError
+from app.reporting.cli import report as report_command
 from app.settings import Settings, SettingsError, load_settings
 from app.store import DatabaseURLError, Store, StoreUnavailable
-from app.terminal_view import print_draft, print_eval, print_stats
+from app.terminal_view import print_draft, print_stats
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
@@ -28,6 +31,9 @@ prompts_cli = typer.Typer(
     help="Check the prompt files and the offer catalog.", no_args_is_help=True
 )
 cli.add_typer(prompts_cli, name="prompts")
+cli.add_typer(eval_cli, name="eval")
+cli.command(name="report")(report_command)
+cli.command(name="brief")(brief_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -129,23 +135,26 @@ def prompts_check(
         typer.Argument(help="Defaults to TACTFUL_PROMPTS_DIR (./prompts)."),
     ] = None,
 ) -> None:
-    """Validate every prompt file and the offer catalog; exit 1 on any error."""
-    from app.playbook import load_playbook
+    """Validate playbooks.yaml and every playbook's files; exit 1 on any error."""
+    from app.playbook import check_playbooks
 
     directory = directory or _settings().prompts_dir
-    try:
-        book = load_playbook(directory)
-    except PromptSetError as exc:
-        for error in exc.errors:
+    books, errors = check_playbooks(directory)
+    if errors:
+        for error in errors:
             err.print(f"[red]✗[/] {error}", highlight=False, soft_wrap=True)
-        err.print(f"{len(exc.errors)} error(s); nothing from {directory} would be served.")
+        err.print(
+            f"{len(errors)} error(s); a running bot keeps serving the last good version "
+            f"and would refuse to start on {directory}."
+        )
         raise typer.Exit(1) from None
-    names = ", ".join(sorted(book.prompts.templates))
-    out.print(
-        f"[green]✓[/] {directory}: prompts {names}; {len(book.catalog.offers)} offers; "
-        f"version {book.version}",
-        highlight=False,
-    )
+    for book in books:
+        names = ", ".join(sorted(book.prompts.templates))
+        out.print(
+            f"[green]✓[/] {book.name} ({book.directory}): prompts {names}; "
+            f"{len(book.catalog.offers)} offers; version {book.version}",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -232,90 +241,6 @@ def stats(
         out.print_json(json.dumps(asdict(figures), default=str))
         return
     print_stats(out, figures)
-
-
-@cli.command(name="eval")
-def evaluate(
-    prompts: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option(help="The changed prompt directory to try (default TACTFUL_PROMPTS_DIR)."),
-    ] = None,
-    limit: Annotated[int, typer.Option(help="How many past complaints to replay.")] = 20,
-    days: Annotated[int, typer.Option(help="Only complaints of the last N days (0: any).")] = 30,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
-) -> None:
-    """Replay stored complaints with a prompt change and compare with the drafts agents saw."""
-    from datetime import UTC, datetime, timedelta
-
-    from app.domain.evaluation import Baseline, Case, replay
-    from app.runtime import build_drafting
-
-    settings = _settings()
-    if prompts is not None:
-        settings = settings.model_copy(update={"prompts_dir": prompts})
-    try:
-        settings.require("OPENAI_API_KEY")
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
-    since = datetime.now(UTC) - timedelta(days=days) if days else None
-
-    async def run() -> Any:
-        store = await Store.open(settings.database_url)
-        try:
-            past = await store.past_drafts(limit=limit, since=since)
-        finally:
-            await store.close()
-        if not past:
-            return None
-        cases = [
-            Case(
-                label=f"#{complaint.id} {draft.triage.category if draft.triage else ''}".strip(),
-                complaint=Complaint(text=complaint.text),
-                baseline=Baseline(
-                    text=draft.final_text or draft.text,
-                    offer_ids=[o.offer_id for o in draft.offers],
-                    checklist=draft.checklist,
-                    flags=draft.flags,
-                    prompt_version=draft.prompt_version,
-                    outcome=draft.status,
-                ),
-            )
-            for complaint, draft in past
-        ]
-        drafting = build_drafting(settings)
-        try:
-            with err.status(f"Replaying {len(cases)} complaints…", spinner="dots"):
-                version = drafting.playbook.current().version
-                return await replay(drafting.pipeline, cases, prompt_version=version)
-        finally:
-            await drafting.aclose()
-
-    try:
-        report = asyncio.run(run())
-    except (StoreUnavailable, DatabaseURLError) as exc:
-        raise _fail(str(exc)) from None
-    except PromptSetError as exc:
-        raise _fail("the prompt files have errors:\n" + str(exc)) from None
-    if report is None:
-        raise _fail(
-            "no stored drafts to replay yet: they come from the bot (or widen --days).", code=1
-        )
-    if as_json:
-        rows = [
-            {
-                "case": r.case.label,
-                "outcome": r.case.baseline.outcome,
-                "steps": r.steps,
-                "warnings": r.warnings,
-                "offers_changed": r.offers_changed,
-                "error": r.error,
-                "draft": r.candidate.text if r.candidate else None,
-            }
-            for r in report.results
-        ]
-        out.print_json(json.dumps({"summary": report.summary(), "cases": rows}, ensure_ascii=False))
-        return
-    print_eval(out, report)
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""Builds the shared objects from settings: one LLM client, one playbook, one pipeline.
+"""Builds the shared objects from settings: one LLM client, the playbooks, one pipeline.
 
 The CLI, the Slack bot and the benchmark all start here, so a setting means
 the same thing everywhere.
@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from app.domain.briefing import BriefingPipeline
 from app.domain.drafting import DraftingPipeline
 from app.llm import LLMClient, LLMConfig
-from app.playbook import PlaybookSource
+from app.playbook import PlaybookRouter
 from app.settings import Settings
 
 
 @dataclass
 class Drafting:
     llm: LLMClient
-    playbook: PlaybookSource
+    playbook: PlaybookRouter  # the playbook of each channel (prompts/playbooks.yaml)
     pipeline: DraftingPipeline
     briefing: BriefingPipeline
 
@@ -38,12 +38,17 @@ def llm_config(settings: Settings) -> LLMConfig:
 
 
 def build_drafting(settings: Settings, *, llm: LLMClient | None = None) -> Drafting:
-    """Load the playbook (fails with file:line errors) and wire the pipeline."""
-    playbook = PlaybookSource(settings.prompts_dir)
+    """Load the playbooks (fails with file:line errors) and wire the pipeline."""
+    playbook = PlaybookRouter(settings.prompts_dir)
     client = llm or LLMClient(llm_config(settings))
     return Drafting(
         client,
         playbook,
         DraftingPipeline(client, playbook.current, link_allowlist=settings.link_allowlist),
-        BriefingPipeline(client, playbook.current),
+        BriefingPipeline(
+            client,
+            playbook.current,
+            context_tokens=settings.brief_context_tokens,
+            concurrency=settings.brief_concurrency,
+        ),
     )

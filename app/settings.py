@@ -78,22 +78,57 @@ class Settings(BaseSettings):
     support_channels: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="TACTFUL_SUPPORT_CHANNELS"
     )
+    # Internal channels where agents paste customers' e-mails and chats (app.domain.channels);
+    # watched without being listed in TACTFUL_SUPPORT_CHANNELS.
+    relay_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="TACTFUL_RELAY_CHANNELS"
+    )
     review_channel: str | None = Field(None, validation_alias="TACTFUL_REVIEW_CHANNEL")
+    # Where the bot tells managers that a playbook file was rejected, and when it is fixed.
+    manager_channel: str | None = Field(None, validation_alias="TACTFUL_MANAGER_CHANNEL")
+    # How often the running bot looks for edited playbook files.
+    playbook_reload_s: float = Field(
+        5.0, gt=0, le=3600, validation_alias="TACTFUL_PLAYBOOK_RELOAD_SECONDS"
+    )
     agents: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="TACTFUL_AGENTS"
     )
     # bot: Approve posts the reply as the bot; agent: the agent gets the text to post themselves.
     send_as: Literal["bot", "agent"] = Field("bot", validation_alias="TACTFUL_SEND_AS")
+    # Drafting jobs mostly wait on the model, so a burst of a few hundred complaints fits
+    # at once (issue 8: 200 in 5 s); a low cap made cards queue behind each other.
     max_concurrent_drafts: int = Field(
-        64, ge=1, le=500, validation_alias="TACTFUL_MAX_CONCURRENT_DRAFTS"
+        256, ge=1, le=500, validation_alias="TACTFUL_MAX_CONCURRENT_DRAFTS"
     )
     # How long a claimed drafting job stays with its worker without a heartbeat: a process
     # that dies mid-draft hands its jobs to another within about this long (plus 1 s polling).
     job_lease_s: float = Field(20.0, gt=0, le=600, validation_alias="TACTFUL_JOB_LEASE_SECONDS")
+    # Input tokens one escalation-brief call may send (estimated locally); a longer thread is
+    # summarized in parts of this size, concurrently, then combined.
+    brief_context_tokens: int = Field(
+        8000, ge=1000, le=1_000_000, validation_alias="TACTFUL_BRIEF_CONTEXT_TOKENS"
+    )
+    # Parts of a long thread summarized at the same time.
+    brief_concurrency: int = Field(4, ge=1, le=32, validation_alias="TACTFUL_BRIEF_CONCURRENCY")
     # Days complaints, drafts and their audit texts are kept; the upkeep loop deletes older ones.
     retention_days: int = Field(90, ge=1, validation_alias="TACTFUL_RETENTION_DAYS")
-    # Hours after sending when the agent gets a reminder to follow up; 0 turns reminders off.
+    # A sent reply with a follow-up note but no time in its text is a commitment due this
+    # many hours after sending (app.usecases.commitments); 0: only replies naming a time.
     follow_up_hours: float = Field(24.0, ge=0, validation_alias="TACTFUL_FOLLOW_UP_HOURS")
+    # The customers' time zone: "by Friday" in a sent reply means Friday there (IANA name).
+    time_zone: str = Field("UTC", validation_alias="TACTFUL_TIMEZONE")
+    # Per-channel overrides of TACTFUL_TIMEZONE, a JSON map {"C0123": "Europe/Paris"}.
+    channel_time_zones: dict[str, str] = Field(
+        default_factory=dict, validation_alias="TACTFUL_CHANNEL_TIMEZONES"
+    )
+    # Minutes before a commitment is due when its owner gets the reminder DM.
+    remind_before_minutes: float = Field(
+        60.0, ge=0, le=10_080, validation_alias="TACTFUL_REMIND_BEFORE_MINUTES"
+    )
+    # Who sees the report in App Home (user IDs); unset: every agent.
+    managers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="TACTFUL_MANAGERS"
+    )
     # Characters of one customer message read before any pattern or LLM call; the rest
     # is cut (app.domain.limits.cap_text) and the card says so. 8,000 is a long e-mail.
     max_message_chars: int = Field(
@@ -109,15 +144,46 @@ class Settings(BaseSettings):
     link_allowlist: Annotated[list[str], NoDecode, BeforeValidator(_split_ids)] = Field(
         default_factory=list, validation_alias="TACTFUL_LINK_ALLOWLIST"
     )
+    # Incidents (README "Complaint bursts"): the embedding model of OPENAI_BASE_URL's server
+    # that places complaints ("" = the lexical fallback, no network), how far back a burst
+    # reaches, how close to an incident's centroid a complaint must be, and how many
+    # complaints open an incident (0, the default, turns grouping off; 3 is a good start).
+    embedding_model: str = Field("", validation_alias="TACTFUL_EMBEDDING_MODEL")
+    incident_window_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, validation_alias="TACTFUL_INCIDENT_WINDOW_MINUTES"
+    )
+    incident_threshold: float = Field(
+        0.4, gt=0, le=1, validation_alias="TACTFUL_INCIDENT_THRESHOLD"
+    )
+    incident_min_size: int = Field(0, ge=0, le=1000, validation_alias="TACTFUL_INCIDENT_MIN_SIZE")
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
 
-    @field_validator("support_channels", "agents", mode="before")
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from app.domain.commitments import zone
+
+        zone(value)
+        return value
+
+    @field_validator("channel_time_zones")
+    @classmethod
+    def _channel_time_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        from app.domain.commitments import zone
+
+        for channel, name in value.items():
+            if not _CHANNEL_ID.match(channel):
+                raise ValueError(f"not a channel ID: {channel} (IDs look like C0123ABCD)")
+            zone(name)
+        return value
+
+    @field_validator("support_channels", "relay_channels", "agents", "managers", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_ids(value)
 
-    @field_validator("support_channels")
+    @field_validator("support_channels", "relay_channels")
     @classmethod
     def _channel_ids(cls, value: list[str]) -> list[str]:
         bad = [v for v in value if not _CHANNEL_ID.match(v)]
@@ -125,7 +191,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not a channel ID: {', '.join(bad)} (IDs look like C0123ABCD)")
         return value
 
-    @field_validator("review_channel")
+    @field_validator("review_channel", "manager_channel")
     @classmethod
     def _review_channel(cls, value: str | None) -> str | None:
         if value and not _CHANNEL_ID.match(value):
@@ -139,9 +205,19 @@ class Settings(BaseSettings):
                 "TACTFUL_REVIEW_CHANNEL must not be one of TACTFUL_SUPPORT_CHANNELS: "
                 "customers would see the drafts"
             )
+        if self.review_channel and self.review_channel in self.relay_channels:
+            raise ValueError(
+                "TACTFUL_REVIEW_CHANNEL must not be one of TACTFUL_RELAY_CHANNELS: "
+                "agents' talk about cards would be read as pasted e-mails"
+            )
+        if self.manager_channel and self.manager_channel in self.support_channels:
+            raise ValueError(
+                "TACTFUL_MANAGER_CHANNEL must not be one of TACTFUL_SUPPORT_CHANNELS: "
+                "customers would see the playbook alerts"
+            )
         return self
 
-    @field_validator("agents")
+    @field_validator("agents", "managers")
     @classmethod
     def _agent_ids(cls, value: list[str]) -> list[str]:
         bad = [v for v in value if not _AGENT_ID.match(v)]

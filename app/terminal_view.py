@@ -83,6 +83,8 @@ def print_stats(console: Console, stats: Stats) -> None:
         ("Median time to decision", minutes(stats.median_seconds_to_decision)),
         ("Median time to reply", minutes(stats.median_seconds_to_reply)),
         ("Tokens", f"{stats.prompt_tokens} + {stats.completion_tokens}"),
+        ("Incidents (complaints, declared)",
+         f"{stats.incidents} ({stats.incident_complaints}, {stats.declared_incidents})"),
     ):
         summary.add_row(Text(label, style="bold"), value)
     console.print(summary)
@@ -93,6 +95,14 @@ def print_stats(console: Console, stats: Stats) -> None:
     for row in stats.by_category:
         categories.add_row(row.category, str(row.complaints), str(row.sent))
     console.print(categories)
+    if len(stats.by_channel_kind) > 1 or any(k.kind != "customer" for k in stats.by_channel_kind):
+        kinds = Table(title="Channel kinds", title_justify="left")
+        kinds.add_column("Kind")
+        kinds.add_column("Complaints", justify="right")
+        kinds.add_column("Replied", justify="right")
+        for kind in stats.by_channel_kind:
+            kinds.add_row(kind.kind, str(kind.complaints), str(kind.sent))
+        console.print(kinds)
     if stats.top_recurring_categories:
         console.print(
             Text.assemble(("Recurring  ", "bold"), ", ".join(stats.top_recurring_categories))

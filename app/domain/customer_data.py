@@ -79,5 +79,5 @@ def backing_context(
     history is left out: "give me $5000" must never back "$5000" in a reply.
     """
     texts = [channel_context, guidance]
-    texts.extend(m.text for m in history if m.author in _OUR_SIDE)
+    texts.extend(m.text for m in history if m.author in _OUR_SIDE and not m.relayed)
     return [redact(t).text for t in texts if t and t.strip()]

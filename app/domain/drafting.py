@@ -32,7 +32,14 @@ from app.domain.models import (
     ProposedOffer,
     Triage,
 )
-from app.domain.ports import LLMResult, PlaybookView, RenderedPrompt, StructuredLLM, T
+from app.domain.ports import (
+    LLMResult,
+    PlaybookFor,
+    PlaybookView,
+    RenderedPrompt,
+    StructuredLLM,
+    T,
+)
 
 # Categories suggested to the model for the triage; it may name another when none fits.
 CATEGORIES = (
@@ -53,17 +60,24 @@ class DraftingPipeline:
     def __init__(
         self,
         llm: StructuredLLM,
-        playbook: Callable[[], PlaybookView],
+        playbook: PlaybookFor | Callable[[], PlaybookView],
         *,
         link_allowlist: Sequence[str] = (),
     ) -> None:
         """``link_allowlist``: hosts replies may link to (``TACTFUL_LINK_ALLOWLIST``).
 
-        The playbook's ``allowed_link_hosts`` are allowed too.
+        The playbook's ``allowed_link_hosts`` are allowed too.  ``playbook`` is
+        asked for the complaint's channel when it has one (``PlaybookFor``).
         """
         self._llm = llm
         self._playbook = playbook
         self._link_allowlist = tuple(link_allowlist)
+
+    def _book(self, complaint: Complaint) -> PlaybookView:
+        """The playbook of the complaint's channel; a source with one playbook ignores it."""
+        if complaint.channel_id is None:
+            return self._playbook()
+        return self._playbook(complaint.channel_id)  # type: ignore[call-arg]
 
     def _allowlist(self, book: PlaybookView) -> list[str]:
         return [*self._link_allowlist, *book.policy.allowed_link_hosts]
@@ -84,8 +98,9 @@ class DraftingPipeline:
         result has ``needs_reply`` False, an empty text and no offers: the
         guardrails have nothing to review.
         """
-        book = self._playbook()
+        book = self._book(complaint)
         guidance = redacted(guidance)
+        tone = tone if tone is not None else book.default_tone
         # The playbook fills in its own brand voice.
         prompt = book.render(
             "draft",
@@ -94,7 +109,9 @@ class DraftingPipeline:
                 "offers": book.catalog.for_prompt(),
                 "tone": tone,
                 "agent_name": agent_name,
+                "sign_off_name": book.sign_off_name,
                 "reply_required": reply_required,
+                "relayed": complaint.relayed,
             },
             user={**_customer_inputs(complaint), "guidance": guidance},
         )
@@ -121,7 +138,7 @@ class DraftingPipeline:
         the pick leaves open, within the limit); the guardrails flag any other offer
         the text still makes.
         """
-        book = self._playbook()
+        book = self._book(complaint)
         guidance = redacted(guidance)
         # The playbook fills in its own brand voice.
         prompt = book.render(
@@ -129,6 +146,7 @@ class DraftingPipeline:
             system={
                 "offers": book.catalog.for_prompt(),
                 "tone": tone,
+                "sign_off_name": book.sign_off_name,
             },
             user={
                 "customer_message": fence("customer_message", complaint.text),
@@ -160,7 +178,7 @@ class DraftingPipeline:
         steps read as not covered.  Backing comes from the complaint's channel
         context and agent or bot history, and ``guidance``.
         """
-        book = self._playbook()
+        book = self._book(complaint)
         context = backing_context(
             channel_context=complaint.channel_context,
             guidance=redacted(guidance),
@@ -224,6 +242,8 @@ def _customer_inputs(complaint: Complaint) -> dict[str, object]:
         "customer_message": fence("customer_message", complaint.text),
         "channel_context": fence("channel_context", complaint.channel_context),
         "history": history_entries(complaint.history),
+        # The sender's name from a relayed e-mail: the customer wrote it, so it is fenced too.
+        "customer_name": fence("customer_name", complaint.customer_name),
     }
 
 
@@ -288,6 +308,7 @@ def _result(
         follow_up=neutralize_mentions(result.value.follow_up)[0],
         triage=triage,
         prompt_version=book.version,
+        playbook=book.name,
         model=result.model,
         tone=tone,
         usage=result.usage,
@@ -307,6 +328,7 @@ def _no_reply(
         follow_up="",
         triage=triage,
         prompt_version=book.version,
+        playbook=book.name,
         model=result.model,
         tone=tone,
         usage=result.usage,

@@ -1,9 +1,10 @@
 """Replaying past complaints against a prompt change, and comparing with what was drafted then.
 
-A manager edits the prompt files or the catalog, then runs ``tactful eval``:
+A manager edits the prompt files or the catalog, then runs ``tactful eval stored``:
 each stored complaint is drafted again with the new playbook and set beside
 the draft agents saw (and what they did with it), so a change is judged on
-real complaints before it ships.
+real complaints before it ships.  Eval suites of written cases, scored and
+compared, live in ``app.evals``.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ DATA_TAGS: frozenset[str] = frozenset(
         "history",
         "current_draft",
         "agent_guidance",
+        "customer_name",
     }
 )
 

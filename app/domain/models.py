@@ -8,6 +8,7 @@ pipeline hands back after the guardrails have had their say.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -73,6 +74,9 @@ class ThreadMessage(BaseModel):
     name: str | None = None
     # Who wrote it, when the source knows (a Slack user id); never sent to the LLM.
     user_id: str | None = Field(default=None, exclude=True)
+    # Pasted by an agent from an e-mail or chat (app.domain.relay): the customer could have
+    # written any of it, so it never backs a fact in a reply, whoever it names as author.
+    relayed: bool = False
 
 
 class Complaint(BaseModel):
@@ -82,6 +86,11 @@ class Complaint(BaseModel):
     customer_name: str | None = None
     channel_context: str | None = None
     history: list[ThreadMessage] = Field(default_factory=list)
+    # Picks the playbook (prompts/playbooks.yaml); None for text from nowhere (CLI, eval).
+    channel_id: str | None = None
+    # An agent pasted it into a relay channel (app.domain.relay): the reply goes out by
+    # e-mail or chat, not into a Slack thread, and is addressed to ``customer_name``.
+    relayed: bool = False
 
 
 # --- what the LLM returns -------------------------------------------------
@@ -152,18 +161,43 @@ class FirstDraftOutput(BaseModel):
         )
 
 
+class BriefItem(BaseModel):
+    """One line of a brief, with the ids (Slack ts) of the messages it rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    refs: list[str]
+
+
+class PromiseItem(BaseModel):
+    """A commitment made to the customer and not yet kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    who: str
+    what: str
+    # "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" in UTC, resolved from the thread; null when none given.
+    due: str | None
+    refs: list[str]
+
+
 class BriefOutput(BaseModel):
-    """JSON schema for the escalation brief prompt."""
+    """JSON schema for the escalation brief prompt (a whole thread, or the parts combined)."""
 
     model_config = ConfigDict(extra="forbid")
 
     issue: str
-    timeline: list[str]
-    offered: list[str]
-    declined: list[str]
-    open_promises: list[str]
+    timeline: list[BriefItem]
+    offered: list[BriefItem]
+    declined: list[BriefItem]
+    open_promises: list[PromiseItem]
     customer_mood: str
     next_step: str
+
+
+class BriefPartOutput(BriefOutput):
+    """JSON schema for the summary of one part of a thread too long for one call."""
 
 
 # --- what the pipeline returns ---------------------------------------------
@@ -280,6 +314,7 @@ class DraftResult(BaseModel):
     tone: str | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
     llm_ms: float = 0.0
+    playbook: str = ""  # the playbook's name; prompt_version is its version
 
     @property
     def needs_reply(self) -> bool:
@@ -287,8 +322,46 @@ class DraftResult(BaseModel):
         return self.triage.wants_draft or bool(self.text)
 
 
-class Brief(BriefOutput):
+class OpenPromise(PromiseItem):
+    """A promise with its due time read by code: ``passed`` is judged against now, not by the model."""
+
     model_config = ConfigDict(extra="ignore")
 
+    due_at: datetime | None = None
+    passed: bool | None = None
+
+
+class Brief(BaseModel):
+    """A checked brief: every item's refs exist in the thread; the rest were dropped and counted."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    issue: str
+    timeline: list[BriefItem]
+    offered: list[BriefItem]
+    declined: list[BriefItem]
+    open_promises: list[OpenPromise]
+    customer_mood: str
+    next_step: str
     prompt_version: str = ""
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    message_count: int = 0
+    # Items whose refs named no message of the thread: dropped, never shown.
+    dropped: int = 0
+    parts: int = 1
+    llm_calls: int = 1
+
+    def refs(self) -> list[str]:
+        """Every message ts the brief cites, oldest first, once each."""
+        cited = {
+            ref
+            for items in (self.timeline, self.offered, self.declined, self.open_promises)
+            for item in items
+            for ref in item.refs
+        }
+        return sorted(cited, key=_ts_order)
+
+
+def _ts_order(ts: str) -> tuple[int, str]:
+    seconds, _, micros = ts.partition(".")
+    return (int(seconds) if seconds.isdigit() else 0, micros)

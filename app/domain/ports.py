@@ -72,6 +72,21 @@ class PlaybookView(Protocol):
         ...
 
     @property
+    def name(self) -> str:
+        """Which playbook (``prompts/playbooks.yaml``); each draft records it."""
+        ...
+
+    @property
+    def default_tone(self) -> str | None:
+        """The tone of a draft no one asked a tone for."""
+        ...
+
+    @property
+    def sign_off_name(self) -> str | None:
+        """The name a reply is signed with, when the playbook sets one."""
+        ...
+
+    @property
     def catalog(self) -> OfferCatalog: ...
 
     @property
@@ -87,6 +102,12 @@ class PlaybookView(Protocol):
         The playbook's brand voice is filled in when ``system`` leaves it out.
         """
         ...
+
+
+class PlaybookFor(Protocol):
+    """The playbook serving a channel; no channel (or an unmapped one) gets the default."""
+
+    def __call__(self, channel_id: str | None = None) -> PlaybookView: ...
 
 
 class LLMError(Exception):

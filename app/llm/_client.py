@@ -156,6 +156,28 @@ class LLMClient:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
+    async def embed(self, texts: Sequence[str], *, model: str) -> list[list[float]]:
+        """Vectors for ``texts`` from the server's embeddings endpoint, in order.
+
+        Same timeout and retry policy as ``complete``; raises ``LLMUnavailable``.
+        """
+        retrying = retry_policy(self._config, sleep=self._sleep, before_sleep=self._log_retry)
+        started, attempts = time.monotonic(), 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    response = await self._openai.embeddings.create(
+                        model=model, input=list(texts)
+                    )
+                    ordered = sorted(response.data, key=lambda item: item.index)
+                    return [list(item.embedding) for item in ordered]
+        except openai.APIError as error:
+            failure = ExchangeFailure(error, attempts, time.monotonic() - started)
+            request = _Request(BaseModel, model, None, None)
+            raise self._unavailable(failure, request) from error
+        raise AssertionError("the retry policy stopped without a result or an error")
+
     async def aclose(self) -> None:
         """Close the connection pool, unless the caller passed its own ``http_client``."""
         if self._owns_http_client:

@@ -14,8 +14,9 @@ from typing import Any
 from app.domain.approval import fingerprint
 from app.domain.draft_life import ANSWERED, EDITABLE, DraftState, can_move
 from app.domain.limits import unread_chars
-from app.domain.models import STEP_LABELS, TONES, Brief, DraftResult, Flag, ProposedOffer, Step
+from app.domain.models import STEP_LABELS, TONES, DraftResult, Flag, ProposedOffer, Step
 from app.domain.offers import OfferCatalog
+from app.slack.relay_blocks import relayed_origin
 from app.slack.text import clip, quote, safe, split_text
 from app.store import Complaint, Draft, Stats
 
@@ -71,6 +72,9 @@ def _when(moment: datetime | None) -> str:
 
 
 def _origin(complaint: Complaint) -> str:
+    if complaint.is_relayed:
+        # The customer is the paste's sender; the agent who pasted it is named as such.
+        return relayed_origin(complaint)
     who = f"<@{complaint.user_id}>" if complaint.user_id else "someone"
     if complaint.user_name:
         who += f" ({safe(complaint.user_name)})"
@@ -141,7 +145,9 @@ def note(text: str) -> dict[str, Any]:
     return section(text)
 
 
-def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
+def _buttons(
+    draft: Draft, *, private: bool = False, relayed: bool = False
+) -> list[dict[str, Any]]:
     """A button for each move the draft's state allows an agent, read from the table."""
     value = str(draft.id)
     state = draft.status
@@ -151,7 +157,8 @@ def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
     elif can_move(state, DraftState.SENDING):
         # The text's fingerprint lets Approve refuse a draft that changed after drawing.
         elements.append(_button(
-            "Approve & send",
+            # A relayed customer is answered by e-mail or chat: Approve gives the text to paste.
+            "Approve & copy" if relayed else "Approve & send",
             APPROVE,
             f"{value}:{fingerprint(draft.final_text or draft.text)}",
             style="primary",
@@ -175,9 +182,11 @@ def _buttons(draft: Draft, *, private: bool = False) -> list[dict[str, Any]]:
     return elements
 
 
-def _actions(draft: Draft, catalog: OfferCatalog, *, private: bool = False) -> Blocks:
+def _actions(
+    draft: Draft, catalog: OfferCatalog, *, private: bool = False, relayed: bool = False
+) -> Blocks:
     value = str(draft.id)
-    elements = _buttons(draft, private=private)
+    elements = _buttons(draft, private=private, relayed=relayed)
     if not elements:
         return []
     rows: Blocks = [{"type": "actions", "block_id": f"card_{value}", "elements": elements}]
@@ -229,12 +238,12 @@ def card(
                 "Nothing is lost: the message is kept. Press *Retry* when the LLM is back."
             )
         )
-        blocks.extend(_actions(draft, catalog, private=private))
+        blocks.extend(_actions(draft, catalog, private=private, relayed=complaint.is_relayed))
         return fallback, blocks
     shown_text = draft.final_text or draft.text
     blocks.extend(draft_body(shown_text, draft.offers, draft.checklist, draft.flags))
-    blocks.extend(_decision(draft))
-    blocks.extend(_actions(draft, catalog, private=private))
+    blocks.extend(_decision(draft, relayed=complaint.is_relayed))
+    blocks.extend(_actions(draft, catalog, private=private, relayed=complaint.is_relayed))
     if private:
         blocks.append(_context(":lock: Only you can see this draft until you share it."))
     # The follow-up matters while the reply may still go out, or once it has.
@@ -250,7 +259,7 @@ def card(
     return fallback, _fit(blocks)
 
 
-def _decision(draft: Draft) -> Blocks:
+def _decision(draft: Draft, *, relayed: bool = False) -> Blocks:
     who = f"<@{draft.decided_by}>" if draft.decided_by else "someone"
     when = _when(draft.decided_at)
     lines = {
@@ -265,6 +274,8 @@ def _decision(draft: Draft) -> Blocks:
     if draft.status == DraftState.SENT and not draft.sent_ts:
         # TACTFUL_SEND_AS=agent: the bot posted nothing; the agent was given the text to post.
         line = f":clipboard: *Copied* by {who}{when} to post in the customer's thread"
+        if relayed:
+            line = f":outbox_tray: *Sent by e-mail or chat* by {who}{when} (marked as sent)"
     if draft.status == DraftState.PENDING and draft.error:
         line = f":warning: *Sending failed:* {safe(draft.error)}. You can approve again."
     return [section(line)] if line else []
@@ -316,10 +327,18 @@ def home(stats: Stats | None) -> dict[str, Any]:
         f"*Acceptance rate* {rate(stats.acceptance_rate)} · "
         f"*edited before sending* {rate(stats.edit_rate)}",
     ]
+    if stats.incidents:
+        lines.append(f"*Incidents* {stats.incidents} ({stats.incident_complaints} complaints on "
+                     f"incident cards, {stats.declared_incidents} declared by agents)")
     if stats.median_seconds_to_decision is not None:
         lines.append(f"*Median time to decision* {stats.median_seconds_to_decision / 60:.1f} min")
     if stats.median_seconds_to_reply is not None:
         lines.append(f"*Median time to reply* {stats.median_seconds_to_reply / 60:.1f} min")
+    if any(kind.kind != "customer" for kind in stats.by_channel_kind):
+        lines.append("*By channel kind* " + " · ".join(
+            f"{safe(kind.kind)}: {kind.complaints} complaints, {kind.sent} replied"
+            for kind in stats.by_channel_kind
+        ))
     categories = "\n".join(
         f"• {safe(c.category)}: {c.complaints} complaints, {c.sent} replied"
         for c in stats.by_category[:10]
@@ -333,30 +352,3 @@ def home(stats: Stats | None) -> dict[str, Any]:
         _context("Drafts are suggestions: nothing reaches a customer without an agent's click."),
     ]
     return {"type": "home", "blocks": blocks}
-
-
-def brief(summary: Brief, *, message_count: int) -> tuple[str, Blocks]:
-    """An escalation brief, shown to the person who asked."""
-
-    def bullets(items: Sequence[str]) -> str:
-        return "\n".join(f"• {safe(item)}" for item in items[:25]) or "none"
-
-    sections = [
-        f"*Issue*\n{safe(summary.issue)}",
-        f"*Timeline*\n{bullets(summary.timeline)}",
-        f"*Offered*\n{bullets(summary.offered)}",
-        f"*Declined*\n{bullets(summary.declined)}",
-        f"*Promises still open*\n{bullets(summary.open_promises)}",
-        f"*Customer mood*\n{safe(summary.customer_mood)}",
-        f"*Next step*\n{safe(summary.next_step)}",
-    ]
-    out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Escalation brief"}}]
-    for part in sections:
-        out.extend(section(chunk) for chunk in split_text(part))
-    out.append(
-        _context(
-            f"From {message_count} messages · prompt {safe(summary.prompt_version)}"
-            " · only you can see this"
-        )
-    )
-    return "Escalation brief: " + clip(summary.issue, 200), _fit(out)

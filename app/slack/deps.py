@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.ports import PlaybookView
+from app.domain.ports import PlaybookFor
 from app.store import Store
 from app.usecases import Desk
 
@@ -32,7 +32,15 @@ class ListenerDeps:
     desk: Desk
     # Reads for what a listener shows (App Home figures, the edit modal's prefill).
     store: Store
-    playbook: Callable[[], PlaybookView]
+    playbook: PlaybookFor
     review_channel: str
     bot_user_id: str | None
     background: Background
+    # Who sees the report in App Home (TACTFUL_MANAGERS); empty: every agent.
+    managers: frozenset[str] = frozenset()
+    # App Home blocks naming playbook files the bot rejected (file:line), shown to managers.
+    playbook_problems: Callable[[], list[dict[str, Any]]] = lambda: []
+
+    def is_manager(self, user_id: str) -> bool:
+        """Asked of agents only: the guard has already said who is one."""
+        return not self.managers or user_id in self.managers

@@ -7,8 +7,8 @@ and every ``SlackApiError`` leaves as ``SlackFailure``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +17,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.domain.models import ThreadMessage
-from app.domain.ports import PlaybookView
+from app.domain.ports import PlaybookFor
 from app.slack import blocks
 from app.slack.agents import AgentDirectory
+from app.slack.brief_posts import BriefPosts
+from app.slack.incident_blocks import incident_card
+from app.slack.pacing import Priority, call_priority
+from app.slack.reminder_blocks import reminder_blocks
 from app.slack.threads import author_role, thread_messages
 from app.store import Complaint, Draft
+from app.usecases.incidents import IncidentCard
 from app.usecases.ports import CardRef, SlackFailure
 
 log = structlog.get_logger(__name__)
@@ -41,14 +46,14 @@ async def slack_failures() -> AsyncIterator[None]:
         raise SlackFailure(str(exc.response.get("error") or exc.response.status_code)) from exc
 
 
-class SlackGateway:
+class SlackGateway(BriefPosts):
     def __init__(
         self,
         client: AsyncWebClient,
         agents: AgentDirectory,
         *,
         review_channel: str,
-        playbook: Callable[[], PlaybookView],
+        playbook: PlaybookFor,
         send_client: AsyncWebClient | None = None,
         bot_user_id: str | None = None,
         bot_id: str | None = None,
@@ -76,10 +81,11 @@ class SlackGateway:
             else self._review_channel
         )
         text, card_blocks = blocks.card(
-            complaint, draft, self._playbook().catalog, private=private
+            complaint, draft, self._playbook(complaint.channel_id).catalog, private=private
         )
         response = await self._card_call(
             "chat_postMessage",
+            urgent=_is_urgent(draft),
             channel=channel,
             text=text,
             blocks=card_blocks,
@@ -93,15 +99,31 @@ class SlackGateway:
         text, card_blocks = blocks.card(
             complaint,
             draft,
-            self._playbook().catalog,
+            self._playbook(complaint.channel_id).catalog,
             private=draft.card_channel != self._review_channel,
         )
         await self._card_call(
             "chat_update",
+            urgent=_is_urgent(draft),
             channel=draft.card_channel,
             ts=draft.card_ts,
             text=text,
             blocks=card_blocks,
+        )
+
+    async def post_incident_card(self, card: IncidentCard) -> CardRef:
+        """An incident card always goes to the review channel (agents only)."""
+        text, card_blocks = incident_card(card)
+        response = await self._card_call(
+            "chat_postMessage", channel=self._review_channel, text=text, blocks=card_blocks,
+            unfurl_links=False, unfurl_media=False,
+        )
+        return CardRef(channel=str(response["channel"]), ts=str(response["ts"]))
+
+    async def update_incident_card(self, ref: CardRef, card: IncidentCard) -> None:
+        text, card_blocks = incident_card(card)
+        await self._card_call(
+            "chat_update", channel=ref.channel, ts=ref.ts, text=text, blocks=card_blocks
         )
 
     async def retire_card(self, card: CardRef, *, note: str) -> None:
@@ -157,7 +179,11 @@ class SlackGateway:
         self, *, channel: str, thread_ts: str, before_ts: str | None = None
     ) -> list[ThreadMessage]:
         async with slack_failures():
-            raw = await thread_messages(self._client, channel=channel, thread_ts=thread_ts)
+            # Every page, no cap: a brief reads it all, and a draft's history is the
+            # newest messages before its complaint, never the first page's oldest.
+            raw = await thread_messages(
+                self._client, channel=channel, thread_ts=thread_ts, max_messages=None
+            )
         if before_ts is not None:
             raw = [m for m in raw if float(m.get("ts", "0")) < float(before_ts)][-HISTORY_KEPT:]
         return [
@@ -203,25 +229,40 @@ class SlackGateway:
             if not cursor:
                 return False
 
-    async def remind(self, *, user_id: str, at: datetime, text: str) -> None:
+    async def remind_commitment(
+        self, *, user_id: str, text: str, link: str | None, commitment_id: int
+    ) -> None:
+        channel = await self._direct_channel(user_id)
         async with slack_failures():
-            await self._client.chat_scheduleMessage(
-                channel=user_id, post_at=int(at.timestamp()), text=text
+            # The client that never retries where Slack may have posted: one reminder, once.
+            await self._send_client.chat_postMessage(
+                channel=channel, text=text, unfurl_links=False,
+                blocks=reminder_blocks(text, link=link, commitment_id=commitment_id),
             )
 
-    async def _card_call(self, method: str, **kwargs: Any) -> Any:
-        """Post or update a card; one Slack refuses as too big is shortened, not lost."""
+    async def _card_call(self, method: str, *, urgent: bool = False, **kwargs: Any) -> Any:
+        """Post or update a card; one Slack refuses as too big is shortened, not lost.
+
+        When cards queue at the pacer, an urgent complaint's card goes first.
+        """
         call = getattr(self._client, method)
+        priority = call_priority(Priority.URGENT) if urgent else nullcontext()
         async with slack_failures():
-            try:
-                return await call(**kwargs)
-            except SlackApiError as exc:
-                error = exc.response.get("error")
-                if error not in _TOO_BIG:
-                    raise
-                log.warning("card_too_big", method=method, error=error)
-                kwargs["blocks"] = _shrink(kwargs["blocks"])
-                return await call(**kwargs)
+            with priority:
+                try:
+                    return await call(**kwargs)
+                except SlackApiError as exc:
+                    error = exc.response.get("error")
+                    if error not in _TOO_BIG:
+                        raise
+                    log.warning("card_too_big", method=method, error=error)
+                    kwargs["blocks"] = _shrink(kwargs["blocks"])
+                    return await call(**kwargs)
+
+
+def _is_urgent(draft: Draft) -> bool:
+    """The model rated the complaint high or critical: its card jumps the pacer's queue."""
+    return draft.triage is not None and draft.triage.urgency in ("high", "critical")
 
 
 def _shrink(card_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -28,18 +29,22 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
-from app.domain.models import BriefOutput, DraftOutput, FirstDraftOutput
+from app.domain.incidents import LexicalEmbedder
+from app.domain.models import BriefOutput, BriefPartOutput, DraftOutput, FirstDraftOutput
 from app.llm import UsageRecord
 from app.runtime import Drafting, build_drafting
 from app.settings import Settings, SettingsError
 from app.slack.agents import AgentDirectory
 from app.slack.app import build_app
-from app.slack.client import build_web_client
+from app.slack.client import build_web_client, http_session
 from app.slack.deps import Background, ListenerDeps
 from app.slack.gateway import SlackGateway
 from app.slack.pacing import SlackPacer
-from app.store import Store
+from app.slack.playbook_alerts import PlaybookAlerts, home_section
+from app.store import Store, StoreUnavailable
+from app.store.migrate import MigrationFailed, migrate_in_child
 from app.usecases import Desk, DeskSettings, build_desk
+from app.usecases.incidents import ServerEmbedder
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -82,9 +87,12 @@ class Bot:
     """One running instance: store, pipelines, Slack gateway, use cases, job runner, Bolt app."""
 
     def __init__(
-        self, settings: Settings, *, socket_mode: bool = False, pacer: SlackPacer | None = None
+        self, settings: Settings, *, socket_mode: bool = False, pacer: SlackPacer | None = None,
+        migrate_in_child: bool = False,
     ) -> None:
         self.settings = settings
+        # serve: migrate in a child process, so the server never holds Alembic in memory.
+        self.migrate_in_child = migrate_in_child
         self.socket_mode = socket_mode
         # One pacer for all of this instance's clients: Slack counts the app's calls together.
         self.pacer = pacer or SlackPacer()
@@ -102,10 +110,20 @@ class Bot:
         self.app: AsyncApp | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._upkeep_task: asyncio.Task[None] | None = None
+        self._playbook_task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
 
+    async def _open_store(self, url: str) -> Store:
+        migrated = False
+        if self.migrate_in_child:
+            try:
+                migrated = await migrate_in_child(url)
+            except MigrationFailed as exc:
+                raise StoreUnavailable(str(exc)) from None
+        return await Store.open(url, migrate=not migrated)
+
     async def start(self) -> None:
-        self._http = aiohttp.ClientSession()
+        self._http = http_session(self.settings)
         try:
             await self._start(self.settings, self._http)
         except BaseException:
@@ -125,9 +143,9 @@ class Bot:
         await _check_review_channel(client, settings)
         drafting = build_drafting(settings)
         drafting.llm.on_usage = _count_llm_call
-        drafting.llm.warm_up([FirstDraftOutput, DraftOutput, BriefOutput])
+        drafting.llm.warm_up([FirstDraftOutput, DraftOutput, BriefOutput, BriefPartOutput])
         try:
-            store = await Store.open(settings.database_url)
+            store = await self._open_store(settings.database_url)
         except BaseException:
             await drafting.aclose()
             raise
@@ -156,15 +174,28 @@ class Bot:
             playbook=drafting.playbook.current,
             settings=DeskSettings(
                 watched_channels=settings.support_channels,
+                relay_channels=settings.relay_channels,
                 send_as=settings.send_as,
                 follow_up_hours=settings.follow_up_hours,
+                time_zone=settings.time_zone,
+                channel_time_zones=settings.channel_time_zones,
+                remind_before_minutes=settings.remind_before_minutes,
                 concurrency=settings.max_concurrent_drafts,
                 lease_s=settings.job_lease_s,
                 max_message_chars=settings.max_message_chars,
                 max_history_chars=settings.max_history_chars,
+                review_channel=review_channel,
+                incident_window_minutes=settings.incident_window_minutes,
+                incident_threshold=settings.incident_threshold,
+                incident_min_size=settings.incident_min_size,
             ),
             worker_id=self.worker_id,
             home_team_id=auth.get("team_id"),
+            incident_cards=gateway,
+            embedder=(
+                ServerEmbedder(drafting.llm, settings.embedding_model)
+                if settings.embedding_model else LexicalEmbedder()
+            ),
         )
         deps = ListenerDeps(
             desk=self.desk,
@@ -173,6 +204,8 @@ class Bot:
             review_channel=review_channel,
             bot_user_id=auth.get("user_id"),
             background=self.background,
+            managers=frozenset(settings.managers),
+            playbook_problems=partial(home_section, drafting.playbook, settings.prompts_dir),
         )
         secret = settings.slack_signing_secret
         self.app = build_app(
@@ -184,6 +217,21 @@ class Bot:
         )
         self._worker_task = asyncio.create_task(self.desk.jobs.run())
         self._upkeep_task = asyncio.create_task(self._upkeep())
+        # Playbooks that say ``kind: relay`` make their channels relay channels.
+        self.desk.intake.channels.add_relay(drafting.playbook.relay_channels())
+        unwatched = drafting.playbook.channels() - self.desk.intake.channels.watched
+        if unwatched:
+            # Routing does not watch: a customer channel is listed in TACTFUL_SUPPORT_CHANNELS.
+            log.warning("playbook_channels_not_watched", channels=sorted(unwatched))
+        alerts = (
+            PlaybookAlerts(
+                client, drafting.playbook, channel=settings.manager_channel,
+                root=settings.prompts_dir,
+            )
+            if settings.manager_channel
+            else None
+        )
+        self._playbook_task = asyncio.create_task(self._watch_playbooks(alerts))
         self.ready = True
         log.info(
             "tactful_ready",
@@ -194,26 +242,48 @@ class Bot:
         )
 
     async def _upkeep(self) -> None:
-        """Every minute: forget old event ids, settle sends left in flight, delete expired data."""
+        """Every minute: forget old event ids, settle sends, remind commitments, delete expired data."""
         assert self.store is not None and self.desk is not None
         while True:
             await asyncio.sleep(UPKEEP_EVERY_S)
             try:
                 await self.store.prune_events(before=datetime.now(UTC) - EVENT_MEMORY)
                 await self.desk.settle_sends()
+                await self.desk.reminders()
                 await self.store.purge_older_than(
                     datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+                )
+                await self.store.purge_incidents(
+                    before=datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+                )
+                await self.store.purge_briefs(
+                    before=datetime.now(UTC) - timedelta(days=self.settings.retention_days)
                 )
                 # Shared by every instance on one store: a growing queue means add instances.
                 metrics.JOBS_QUEUED.set(await self.store.pending_job_count())
             except Exception:
                 log.exception("upkeep_failed")
 
+    async def _watch_playbooks(self, alerts: PlaybookAlerts | None) -> None:
+        """Reload edited playbook files and tell managers what was rejected, or fixed."""
+        assert self.drafting is not None and self.desk is not None
+        router = self.drafting.playbook
+        while True:
+            await asyncio.sleep(self.settings.playbook_reload_s)
+            try:
+                errors = router.check()
+                self.desk.intake.channels.add_relay(router.relay_channels())
+                if alerts is not None:
+                    await alerts.report(errors)
+            except Exception:
+                log.exception("playbook_check_failed")
+
     async def stop(self) -> None:
         self.ready = False
-        if self._upkeep_task:
-            self._upkeep_task.cancel()
-            await asyncio.gather(self._upkeep_task, return_exceptions=True)
+        for task in (self._upkeep_task, self._playbook_task):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self.desk:
             await self.desk.jobs.stop()
         if self._worker_task:
@@ -311,7 +381,7 @@ async def _until_signalled() -> None:
 
 
 async def serve_http(settings: Settings, *, host: str, port: int) -> None:
-    bot = Bot(settings)
+    bot = Bot(settings, migrate_in_child=True)
     runner = web.AppRunner(http_app(bot), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -364,7 +434,7 @@ def _measured_socket_handler(app: AsyncApp, app_token: str) -> AsyncSocketModeHa
 
 
 async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
-    bot = Bot(settings, socket_mode=True)
+    bot = Bot(settings, socket_mode=True, migrate_in_child=True)
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None
     try:

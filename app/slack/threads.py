@@ -16,13 +16,14 @@ async def thread_messages(
     *,
     channel: str,
     thread_ts: str,
-    max_messages: int | None = 1000,
+    max_messages: int | None = None,
     oldest: str | None = None,
 ) -> list[dict[str, Any]]:
     """All messages of a thread, following ``response_metadata.next_cursor``.
 
-    ``max_messages=None`` reads every page (looking for our own reply must
-    never stop short); ``oldest`` skips what was posted before that ts.
+    By default every page is read (a brief, a draft's newest history and the
+    search for our own reply must never stop short); ``max_messages`` keeps
+    the oldest that many; ``oldest`` skips what was posted before that ts.
     """
     messages: list[dict[str, Any]] = []
     cursor: str | None = None

@@ -63,6 +63,7 @@ def result_columns(result: DraftResult) -> dict[str, Any]:
         "follow_up": result.follow_up,
         "tone": result.tone,
         "prompt_version": result.prompt_version,
+        "playbook": result.playbook or None,
         "model": result.model,
         "prompt_tokens": result.usage.prompt_tokens,
         "completion_tokens": result.usage.completion_tokens,
@@ -105,62 +106,66 @@ class DraftQueries(StoreSessions):
         raise AssertionError("unreachable")
 
     async def _start_draft_once(self, complaint_id: int) -> Draft:
-        now = self._clock()
         async with self._write() as session:
-            complaint = await session.get(ComplaintRow, complaint_id)
-            if complaint is None:
-                raise LookupError(f"complaint {complaint_id} does not exist")
-            latest = await session.scalar(
-                select(DraftRow)
-                .where(DraftRow.complaint_id == complaint_id)
-                .order_by(DraftRow.version.desc())
-                .limit(1)
-                .with_for_update()
+            return await self._start_draft_in(session, complaint_id)
+
+    async def _start_draft_in(self, session: AsyncSession, complaint_id: int) -> Draft:
+        """``start_draft``'s work inside the caller's write transaction."""
+        now = self._clock()
+        complaint = await session.get(ComplaintRow, complaint_id)
+        if complaint is None:
+            raise LookupError(f"complaint {complaint_id} does not exist")
+        latest = await session.scalar(
+            select(DraftRow)
+            .where(DraftRow.complaint_id == complaint_id)
+            .order_by(DraftRow.version.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if latest is not None and latest.status != DraftState.FAILED:
+            return Draft.from_row(latest)
+        status = (
+            DraftState.SUPERSEDED
+            if await self._customer_wrote_since(session, complaint)
+            else DraftState.DRAFTING
+        )
+        if latest is not None:
+            await session.execute(
+                move_update(DraftMove.SUPERSEDE, DraftRow.id == latest.id)
+                .values(updated_at=now)
             )
-            if latest is not None and latest.status != DraftState.FAILED:
-                return Draft.from_row(latest)
-            status = (
-                DraftState.SUPERSEDED
-                if await self._customer_wrote_since(session, complaint)
-                else DraftState.DRAFTING
-            )
-            if latest is not None:
-                await session.execute(
-                    move_update(DraftMove.SUPERSEDE, DraftRow.id == latest.id)
-                    .values(updated_at=now)
-                )
-            row = DraftRow(
-                complaint_id=complaint_id,
-                version=(latest.version + 1) if latest else 1,
-                status=status.value,
-                text="",
-                final_text=None,
-                offers=[],
-                checklist={},
-                flags=[],
-                triage=None,
-                follow_up="",
-                tone=None,
-                prompt_version="",
-                model="",
-                prompt_tokens=0,
-                completion_tokens=0,
-                llm_ms=0.0,
-                card_channel=latest.card_channel if latest else None,
-                card_ts=latest.card_ts if latest else None,
-                error=None,
-                decided_by=None,
-                decided_at=None,
-                discard_reason=None,
-                sent_channel=None,
-                sent_ts=None,
-                send_attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            await session.flush()
-            return Draft.from_row(row)
+        row = DraftRow(
+            complaint_id=complaint_id,
+            version=(latest.version + 1) if latest else 1,
+            status=status.value,
+            text="",
+            final_text=None,
+            offers=[],
+            checklist={},
+            flags=[],
+            triage=None,
+            follow_up="",
+            tone=None,
+            prompt_version="",
+            model="",
+            prompt_tokens=0,
+            completion_tokens=0,
+            llm_ms=0.0,
+            card_channel=latest.card_channel if latest else None,
+            card_ts=latest.card_ts if latest else None,
+            error=None,
+            decided_by=None,
+            decided_at=None,
+            discard_reason=None,
+            sent_channel=None,
+            sent_ts=None,
+            send_attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        return Draft.from_row(row)
 
     async def _customer_wrote_since(self, session: AsyncSession, complaint: ComplaintRow) -> bool:
         """Is there a newer watched message in the complaint's thread?

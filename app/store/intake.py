@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.records import AcceptedJob, Complaint, JobKind, NewComplaint
@@ -30,17 +30,26 @@ def check_job_kind(kind: str) -> None:
         raise ValueError(f"job kind {kind!r} is not one of {JOB_KINDS}")
 
 
+def new_job_values(
+    *, kind: str, complaint_id: int | None, draft_id: int | None,
+    payload: dict[str, Any] | None, now: datetime, due: ColumnElement[datetime],
+) -> dict[str, Any]:
+    """A queued job's columns; ``due`` is "now" by the clock leases are judged by."""
+    check_job_kind(kind)
+    return dict(
+        kind=kind, complaint_id=complaint_id, draft_id=draft_id, payload=dict(payload or {}),
+        status=JobState.QUEUED, attempts=0, not_before=due, lease_owner=None, lease_until=None,
+        last_error=None, created_at=now, updated_at=now,
+    )
+
+
 def new_job_row(
     *, kind: str, complaint_id: int | None, draft_id: int | None,
     payload: dict[str, Any] | None, now: datetime, due: ColumnElement[datetime],
 ) -> JobRow:
     """A queued job row; ``due`` is "now" by the clock leases are judged by."""
-    check_job_kind(kind)
-    return JobRow(
-        kind=kind, complaint_id=complaint_id, draft_id=draft_id, payload=dict(payload or {}),
-        status=JobState.QUEUED, attempts=0, not_before=due, lease_owner=None, lease_until=None,
-        last_error=None, created_at=now, updated_at=now,
-    )
+    return JobRow(**new_job_values(kind=kind, complaint_id=complaint_id, draft_id=draft_id,
+                                   payload=payload, now=now, due=due))
 
 
 class IntakeQueries(StoreSessions):
@@ -92,10 +101,12 @@ class IntakeQueries(StoreSessions):
                 user_id=complaint.user_id, user_name=complaint.user_name,
                 permalink=complaint.permalink, text=complaint.text, source=complaint.source,
                 requested_by=complaint.requested_by, guidance=complaint.guidance,
+                channel_kind=complaint.channel_kind, relayed=complaint.relayed,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["channel_id", "message_ts", "source"])
-            .returning(ComplaintRow.id)
+            # The whole row back: no read after the write (the ack waits for this).
+            .returning(*ComplaintRow.__table__.c)
         )
         async with self._write(urgent=True) as session:
             if complaint.source != "watch":
@@ -103,15 +114,17 @@ class IntakeQueries(StoreSessions):
                 if await self._first_complaint(session, complaint.channel_id,
                                                complaint.message_ts) is not None:
                     return None
-            complaint_id = (await session.execute(statement)).scalar_one_or_none()
-            if complaint_id is None:
+            row = (await session.execute(statement)).first()
+            if row is None:
                 return None
-            job = new_job_row(kind=job_kind, complaint_id=complaint_id, draft_id=None,
-                              payload=payload, now=now, due=self._lease_time())
-            session.add(job)
-            await session.flush()
-            row = await session.get_one(ComplaintRow, complaint_id)
-            return AcceptedJob(complaint=Complaint.from_row(row), job_id=job.id)
+            job_id = await session.scalar(
+                insert(JobRow)
+                .values(**new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
+                                         payload=payload, now=now, due=self._lease_time()))
+                .returning(JobRow.id)
+            )
+            assert job_id is not None
+            return AcceptedJob(complaint=Complaint.from_row(row), job_id=job_id)  # type: ignore[arg-type]
 
     async def existing_for_message(self, *, channel_id: str, message_ts: str) -> Complaint | None:
         """The first complaint stored for this Slack message, whatever asked for it."""

@@ -23,7 +23,7 @@ from app.store.tables import (
     JobState,
 )
 
-ComplaintSource = Literal["watch", "shortcut", "mention", "command", "cli"]
+ComplaintSource = Literal["watch", "shortcut", "mention", "command", "cli", "follow_up"]
 JobKind = Literal["draft", "regenerate", "brief"]
 
 
@@ -53,6 +53,10 @@ class NewComplaint:
     permalink: str | None = None
     requested_by: str | None = None
     guidance: str | None = None
+    # "relay" for a customer's e-mail or chat an agent pasted (app.domain.channels).
+    channel_kind: str = "customer"
+    # A relayed paste's form and quoted history (see ComplaintRow.relayed).
+    relayed: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.source not in COMPLAINT_SOURCES:
@@ -74,6 +78,18 @@ class Complaint:
     requested_by: str | None
     guidance: str | None
     created_at: datetime
+    channel_kind: str = "customer"
+    relayed: dict[str, Any] | None = None
+
+    @property
+    def is_relayed(self) -> bool:
+        """An agent pasted the customer's words: the reply goes out by e-mail or chat, not here."""
+        return self.channel_kind == "relay"
+
+    @property
+    def relayed_form(self) -> str:
+        """email, chat or phone for a relayed complaint; "" otherwise."""
+        return str((self.relayed or {}).get("form") or "") if self.is_relayed else ""
 
     @classmethod
     def from_row(cls, row: ComplaintRow) -> Complaint:
@@ -82,7 +98,8 @@ class Complaint:
             message_ts=row.message_ts, thread_ts=row.thread_ts, user_id=row.user_id,
             user_name=row.user_name, permalink=row.permalink, text=row.text,
             source=row.source, requested_by=row.requested_by, guidance=row.guidance,
-            created_at=row.created_at,
+            created_at=row.created_at, channel_kind=row.channel_kind or "customer",
+            relayed=row.relayed,
         )
 
 
@@ -163,6 +180,8 @@ class Draft:
     claimed_at: datetime | None = None
     # Fingerprint of the text an agent overrode the block flags for.
     override_fingerprint: str | None = None
+    # The playbook the draft came from (its version is prompt_version).
+    playbook: str | None = None
 
     def as_result(self) -> DraftResult | None:
         """The draft as the pipeline's result, to rewrite it; None before it was drafted."""
@@ -177,6 +196,7 @@ class Draft:
             triage=self.triage,
             prompt_version=self.prompt_version,
             model=self.model,
+            playbook=self.playbook or "",
         )
 
     @property
@@ -214,6 +234,7 @@ class Draft:
             sent_ts=row.sent_ts, send_attempts=row.send_attempts,
             created_at=row.created_at, updated_at=row.updated_at,
             claimed_at=row.claimed_at, override_fingerprint=row.override_fingerprint,
+            playbook=row.playbook,
         )
 
 
@@ -266,6 +287,15 @@ class CategoryCount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChannelKindCount:
+    """Complaints of one channel kind (customer, relay) and how many got their reply out."""
+
+    kind: str
+    complaints: int
+    sent: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stats:
     """Figures for App Home and ``tactful stats``, over drafts created since ``since``.
 
@@ -296,6 +326,13 @@ class Stats:
     completion_tokens: int
     # audit-trail lines on those drafts, per action (approve, edit, discard, ...)
     actions: dict[str, int] = field(default_factory=dict)
+    # complaints per channel kind (customer channels, relay channels), most frequent first
+    by_channel_kind: list[ChannelKindCount] = field(default_factory=list)
+    # incidents (bursts shown on one card; merged ones not counted), the complaints they
+    # answer, and how many agents declared by hand
+    incidents: int = 0
+    incident_complaints: int = 0
+    declared_incidents: int = 0
 
     @property
     def total_tokens(self) -> int:

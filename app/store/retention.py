@@ -16,7 +16,14 @@ from sqlalchemy import Delete, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.sessions import StoreSessions
-from app.store.tables import ComplaintRow, DecisionRow, DraftRow, JobRow, JobState
+from app.store.tables import (
+    CommitmentRow,
+    ComplaintRow,
+    DecisionRow,
+    DraftRow,
+    JobRow,
+    JobState,
+)
 
 PURGE_BATCH = 200
 PURGED = ("complaints", "drafts", "decisions", "jobs")
@@ -56,6 +63,9 @@ class RetentionQueries(StoreSessions):
             if draft_ids:
                 removed["decisions"] += await _count(
                     session, delete(DecisionRow).where(DecisionRow.draft_id.in_(draft_ids)))
+                # Promises quote the sent reply: they go with it (not counted apart).
+                await session.execute(
+                    delete(CommitmentRow).where(CommitmentRow.draft_id.in_(draft_ids)))
             removed["jobs"] += await _count(session, delete(JobRow).where(
                 or_(JobRow.complaint_id.in_(complaint_ids), JobRow.draft_id.in_(draft_ids))))
             removed["drafts"] += await _count(

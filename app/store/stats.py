@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, true
 
 from app.domain.draft_life import DECIDED, DraftState
-from app.store.records import CategoryCount, Stats
+from app.store.records import CategoryCount, ChannelKindCount, Stats
 from app.store.sessions import StoreSessions
-from app.store.tables import ComplaintRow, DecisionRow, DraftRow
+from app.store.tables import ComplaintRow, DecisionRow, DraftRow, IncidentRow
 
 TOP_CATEGORIES = 5
 UNCATEGORIZED = "uncategorized"
@@ -38,16 +38,18 @@ class StatsQueries(StoreSessions):
             return column >= since if since is not None else true()
 
         async with self._read() as session:
-            complaints = int(await session.scalar(
-                select(func.count()).select_from(ComplaintRow)
-                .where(after(ComplaintRow.created_at))
-            ) or 0)
+            per_kind = {str(kind): int(n) for kind, n in (await session.execute(
+                select(ComplaintRow.channel_kind, func.count())
+                .where(after(ComplaintRow.created_at)).group_by(ComplaintRow.channel_kind)
+            )).all()}
+            complaints = sum(per_kind.values())
             drafts = (await session.execute(
                 select(
                     DraftRow.id, DraftRow.complaint_id, DraftRow.version, DraftRow.status,
                     DraftRow.triage, DraftRow.prompt_tokens, DraftRow.completion_tokens,
                     DraftRow.created_at, DraftRow.decided_at,
                     ComplaintRow.created_at.label("complaint_created_at"),
+                    ComplaintRow.channel_kind,
                 )
                 .join(ComplaintRow, ComplaintRow.id == DraftRow.complaint_id)
                 .where(after(DraftRow.created_at))
@@ -63,6 +65,11 @@ class StatsQueries(StoreSessions):
                 .join(DraftRow, DraftRow.id == DecisionRow.draft_id)
                 .where(after(DraftRow.created_at)).group_by(DecisionRow.action)
             )).all()}
+            incidents = (await session.execute(
+                select(func.count(), func.coalesce(func.sum(IncidentRow.members), 0),
+                       func.count(IncidentRow.declared_by))
+                .where(IncidentRow.status != "merged", after(IncidentRow.created_at))
+            )).one()
 
         by_status = Counter(row.status for row in drafts)
         sent_ids = {row.id for row in drafts if row.status == DraftState.SENT}
@@ -86,6 +93,12 @@ class StatsQueries(StoreSessions):
             if row.status == DraftState.SENT:
                 answered.add(row.complaint_id)
         counts = Counter(category_of.values())
+        kind_of = {row.complaint_id: row.channel_kind for row in drafts}
+        sent_per_kind = Counter(kind_of[c] for c in answered)
+        by_channel_kind = [
+            ChannelKindCount(kind=kind, complaints=n, sent=sent_per_kind[kind])
+            for kind, n in sorted(per_kind.items(), key=lambda item: (-item[1], item[0]))
+        ]
         sent_per_category = Counter(category_of[c] for c in answered if c in category_of)
         by_category = [
             CategoryCount(category=category, complaints=n, sent=sent_per_category[category])
@@ -95,6 +108,7 @@ class StatsQueries(StoreSessions):
         sent, discarded = by_status[DraftState.SENT], by_status[DraftState.DISCARDED]
         edited_before_send = len(sent_ids & edited_ids)
         return Stats(
+            by_channel_kind=by_channel_kind,
             since=since,
             complaints=complaints,
             drafts_total=len(drafts),
@@ -113,4 +127,7 @@ class StatsQueries(StoreSessions):
             prompt_tokens=sum(row.prompt_tokens for row in drafts),
             completion_tokens=sum(row.completion_tokens for row in drafts),
             actions=dict(sorted(actions.items())),
+            incidents=int(incidents[0]),
+            incident_complaints=int(incidents[1]),
+            declared_incidents=int(incidents[2]),
         )

@@ -12,11 +12,16 @@ from __future__ import annotations
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.store.approvals import ApprovalQueries
+from app.store.briefs import BriefQueries
+from app.store.commitments import CommitmentQueries
+from app.store.drafting_job import DraftingJobQueries
 from app.store.drafts import DraftQueries
 from app.store.engine import create_store_engine
+from app.store.incidents import IncidentQueries
 from app.store.intake import IntakeQueries
 from app.store.jobs import JobQueries
 from app.store.migrate import migrate_engine
+from app.store.report import ReportQueries
 from app.store.retention import RetentionQueries
 from app.store.sessions import Clock
 from app.store.stats import StatsQueries
@@ -27,8 +32,8 @@ class StoreUnavailable(Exception):
     """The database cannot be reached or migrated; the message says which and what to check."""
 
 
-class Store(IntakeQueries, JobQueries, DraftQueries, ApprovalQueries, StatsQueries,
-            RetentionQueries):
+class Store(IntakeQueries, JobQueries, DraftingJobQueries, DraftQueries, ApprovalQueries,
+            StatsQueries, RetentionQueries, CommitmentQueries, IncidentQueries, BriefQueries, ReportQueries):
     """Dedupe, complaints, the job queue, drafts, approvals, stats and retention, in one database."""
 
     @classmethod

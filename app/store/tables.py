@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -44,8 +45,8 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
-COMPLAINT_SOURCES = ("watch", "shortcut", "mention", "command", "cli")
-JOB_KINDS = ("draft", "regenerate", "brief")
+COMPLAINT_SOURCES = ("watch", "shortcut", "mention", "command", "cli", "follow_up")
+JOB_KINDS = ("draft", "regenerate", "brief", "incident_send")
 JOB_STATUSES = tuple(state.value for state in JobState)
 DRAFT_STATUSES = tuple(state.value for state in DraftState)
 # No CHECK constraint holds these (a new action needs no migration); the store checks them.
@@ -135,7 +136,35 @@ class ComplaintRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str | None] = mapped_column(String(64))
     guidance: Mapped[str | None] = mapped_column(Text)
+    # customer or relay (app.domain.channels): in a relay channel an agent pasted the
+    # customer's e-mail or chat; user_name is then the customer's, user_id the agent's.
+    channel_kind: Mapped[str] = mapped_column(String(16), server_default="customer")
+    # A relayed paste: {"form": email|chat|phone, "history": [ThreadMessage dumps]},
+    # redacted like the text.
+    relayed: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BriefRow(Base):
+    """The last escalation brief of a thread, valid while the thread's last message is ``last_ts``."""
+
+    __tablename__ = "briefs"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "thread_ts", name="uq_briefs_channel_thread"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    last_ts: Mapped[str] = mapped_column(String(32))
+    message_count: Mapped[int] = mapped_column(Integer)
+    brief: Mapped[dict[str, Any]]
+    # Every message ts the brief cites, so a link can be rebuilt without the model.
+    refs: Mapped[list[Any]]
+    prompt_version: Mapped[str] = mapped_column(String(128))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
 
 
 class JobRow(Base):
@@ -180,6 +209,9 @@ class DraftRow(Base):
     follow_up: Mapped[str] = mapped_column(Text)
     tone: Mapped[str | None] = mapped_column(String(32))
     prompt_version: Mapped[str] = mapped_column(String(128))
+    # The playbook (prompts/playbooks.yaml) the draft came from; prompt_version is its
+    # version. None for drafts made before playbooks had names.
+    playbook: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(255))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
@@ -199,6 +231,10 @@ class DraftRow(Base):
     # The fingerprint of the text an agent overrode the block flags for; an
     # edit makes it stale, so the blocks hold again for the new text.
     override_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # How much agents changed the model's text before it went out (set when sent, for
+    # ``tactful report``): characters changed, and 1 - difflib's similarity ratio.
+    edit_chars: Mapped[int | None] = mapped_column(Integer)
+    edit_ratio: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
 
@@ -214,3 +250,92 @@ class DecisionRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]]
     at: Mapped[datetime]
+
+
+class CommitmentRow(Base):
+    """A promise a sent reply made ("by Friday"), owned by the agent who approved it.
+
+    ``(draft_id, position)`` makes recording it idempotent (the approve path and
+    the settle sweep may both see one send); ``reminded_at`` set by one
+    conditional UPDATE is the claim that makes its reminder go out once.
+    """
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("draft_id", "position", name="uq_commitments_draft_position"),
+        Index("ix_commitments_due", "reminded_at", "remind_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No foreign key: retention deletes old drafts without looking here.
+    draft_id: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    # The sent reply's ts; empty when the agent posted the text themselves.
+    reply_ts: Mapped[str] = mapped_column(String(32))
+    phrase: Mapped[str] = mapped_column(Text)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    remind_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    # reminded | cancelled (an agent posted in the thread since) | failed
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    follow_up_complaint_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class IncidentRow(Base):
+    """A burst of complaints about one problem, shown on one card (or declared by an agent).
+
+    ``revision`` counts changes of membership and state; the card remembers
+    the revision it last drew, so a redraw that raced a change draws again.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "status", "last_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # open | sending (Approve for all) | sent | merged (into merged_into)
+    status: Mapped[str] = mapped_column(String(16))
+    # The vector space of the centroid: "lexical" or the embedding model's name.
+    source: Mapped[str] = mapped_column(String(255))
+    centroid: Mapped[list[Any]]
+    members: Mapped[int] = mapped_column(Integer)
+    # No foreign keys: retention deletes old complaints without looking here.
+    lead_complaint_id: Mapped[int | None] = mapped_column(Integer)
+    context: Mapped[str | None] = mapped_column(Text)
+    declared_by: Mapped[str | None] = mapped_column(String(64))
+    shared_text: Mapped[str | None] = mapped_column(Text)
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    drawn_revision: Mapped[int] = mapped_column(Integer)
+    card_channel: Mapped[str | None] = mapped_column(String(64))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    first_at: Mapped[datetime | None]
+    last_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IncidentMemberRow(Base):
+    """One watched complaint's place in the grouping: its vector, and its incident if any.
+
+    The unique ``complaint_id`` means a complaint is placed once, in one incident.
+    """
+
+    __tablename__ = "incident_members"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", name="uq_incident_members_complaint_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    vector: Mapped[list[Any]]
+    # An agent took it out to handle it alone: it never joins an incident again.
+    pulled_out: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(index=True)

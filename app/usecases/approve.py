@@ -12,7 +12,7 @@ for an earlier post instead of sending twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 import structlog
@@ -22,6 +22,7 @@ from app.domain.approval import fingerprint, sendable
 from app.domain.draft_life import DraftState
 from app.store import Store
 from app.usecases.cards import CardDesk
+from app.usecases.commitments import FollowThrough, TimeZones
 from app.usecases.ports import SlackFailure, SlackPort, slack_did_not_post
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,8 @@ class SendOutcome:
     message: str
     # Set when the agent posts the reply themselves (TACTFUL_SEND_AS=agent).
     text_for_agent: str | None = None
+    # A relayed customer's draft: the value of the "Mark as sent" button (app.usecases.relay_send).
+    mark_sent: str | None = None
 
 
 class ApproveAndSend:
@@ -70,13 +73,18 @@ class ApproveAndSend:
         cards: CardDesk,
         *,
         send_as: Literal["bot", "agent"],
-        follow_up_hours: float,
+        follow_up_hours: float = 0.0,
+        follow_through: FollowThrough | None = None,
     ) -> None:
         self._store = store
         self._slack = slack
         self._cards = cards
         self._send_as = send_as
-        self._follow_up_hours = follow_up_hours
+        # The sent reply's promises become stored commitments, reminded in the upkeep loop.
+        self._follow_through = follow_through or FollowThrough(
+            store, zones=TimeZones(), remind_before=timedelta(hours=1),
+            follow_up_hours=follow_up_hours,
+        )
 
     async def __call__(self, *, draft_id: int, user_id: str, seen: str | None) -> SendOutcome:
         """Send the draft; ``seen`` is the fingerprint of the text the agent approved."""
@@ -87,6 +95,12 @@ class ApproveAndSend:
             return SendOutcome(False, CHANGED_SINCE_SEEN)
         if current.status == DraftState.PENDING and current.blocked:
             return SendOutcome(False, BLOCKED)
+        if current.status == DraftState.PENDING and await self._relayed(current.complaint_id):
+            # An e-mail or chat customer: nothing is posted, the agent gets the text to paste.
+            # (Imported here: relay_send builds on this module's outcomes and messages.)
+            from app.usecases.relay_send import copy_ready
+
+            return copy_ready(current)
         text = sendable(current.text)
         claim = await self._store.claim_for_send(
             draft_id=draft_id, user_id=user_id, final_text=text, text=current.text
@@ -108,6 +122,7 @@ class ApproveAndSend:
             await self._store.record_decision(draft_id=draft_id, user_id=user_id, action="copy")
             metrics.DECISIONS.labels(action="copy").inc()
             await self._cards.refresh(draft_id)
+            await self._follow_through(draft_id=draft_id)
             return SendOutcome(True, "Here is the reply to post in the customer's thread:", text)
 
         posted_ts = None
@@ -147,8 +162,12 @@ class ApproveAndSend:
         metrics.DECISIONS.labels(action="approve").inc()
         log.info("reply_sent", draft_id=draft_id)
         await self._cards.refresh(draft_id)
-        await self._remind(user_id=user_id, follow_up=claimed.follow_up, link=complaint.permalink)
+        await self._follow_through(draft_id=draft_id)
         return SendOutcome(True, "Sent.")
+
+    async def _relayed(self, complaint_id: int) -> bool:
+        complaint = await self._store.get_complaint(complaint_id=complaint_id)
+        return complaint is not None and complaint.is_relayed
 
     async def _unconfirmed(self, draft_id: int, error: str) -> SendOutcome:
         """Slack may have posted: the draft stays sending until the sweep looks in the thread."""
@@ -156,16 +175,3 @@ class ApproveAndSend:
         await self._store.note_draft_error(draft_id=draft_id, error=f"{UNCONFIRMED} ({error})")
         await self._cards.refresh(draft_id)
         return SendOutcome(False, f"{UNCONFIRMED} ({error}). {CHECKING}")
-
-    async def _remind(self, *, user_id: str, follow_up: str, link: str | None) -> None:
-        """The agent who sent the reply owns the follow-up; Slack reminds them in a DM later."""
-        if not self._follow_up_hours:
-            return
-        where = f" (<{link}|the conversation>)" if link else ""
-        text = f":alarm_clock: Follow-up{where}: {follow_up or 'check that the customer is satisfied.'}"
-        at = datetime.now(UTC) + timedelta(hours=self._follow_up_hours)
-        try:
-            await self._slack.remind(user_id=user_id, at=at, text=text)
-        except SlackFailure as exc:
-            # A missed reminder must not turn a sent reply into a failure.
-            log.warning("follow_up_reminder_failed", error=exc.error)

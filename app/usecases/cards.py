@@ -60,12 +60,9 @@ class CardDesk:
     async def refresh(self, draft_id: int) -> None:
         """Redraw a card from the store, after every other redraw of it."""
         async with self._turn(draft_id):
-            draft = await self._store.get_draft(draft_id=draft_id)
-            if draft is None:
-                return
-            complaint = await self._store.get_complaint(complaint_id=draft.complaint_id)
-            if complaint is not None:
-                await self.show(complaint, draft)
+            found = await self._store.draft_and_complaint(draft_id=draft_id)
+            if found is not None:
+                await self.show(found[1], found[0])
 
     @asynccontextmanager
     async def _turn(self, draft_id: int) -> AsyncIterator[None]:

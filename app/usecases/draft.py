@@ -12,20 +12,25 @@ silently.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol
 
 import structlog
 
 from app import metrics
 from app.domain.draft_life import DraftState
 from app.domain.drafting import DraftingPipeline
+from app.domain.incidents import incident_context
 from app.domain.limits import cap_history
 from app.domain.models import Complaint as DomainComplaint
 from app.domain.models import DraftResult, ThreadMessage
 from app.domain.ports import LLMBadOutput, LLMError
+from app.domain.relay import read_relayed
 from app.domain.secrets import mask_credentials
-from app.store import Complaint, Store
+from app.store import Complaint, Draft, Store
+from app.store.incidents import Placement
 from app.usecases.cards import CardDesk
 from app.usecases.ports import SlackFailure, SlackPort
+from app.usecases.relay_intake import pasted_history
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +52,8 @@ class ConversationReader:
         self._max_history_chars = max_history_chars
 
     async def complaint(self, complaint: Complaint) -> DomainComplaint:
+        if complaint.is_relayed:
+            return await self._relayed(complaint)
         history: list[ThreadMessage] = []
         if complaint.thread_ts and complaint.thread_ts != complaint.message_ts:
             try:
@@ -60,16 +67,46 @@ class ConversationReader:
         # The newest turns matter most; older ones would only cost tokens.
         history = cap_history(history, self._max_history_chars).messages
         return DomainComplaint(
-            text=complaint.text, customer_name=complaint.user_name, history=history
+            text=complaint.text,
+            customer_name=complaint.user_name,
+            history=history,
+            channel_id=complaint.channel_id,
+        )
+
+    async def _relayed(self, complaint: Complaint) -> DomainComplaint:
+        """A paste: the e-mail's quoted chain, then what agents said about it in its thread."""
+        history = pasted_history(complaint.relayed)
+        try:
+            thread = await self._slack.read_thread(
+                channel=complaint.channel_id, thread_ts=complaint.message_ts
+            )
+        except SlackFailure as exc:
+            log.warning("thread_history_unavailable", error=exc.error)
+            thread = []
+        # Replies under the paste are the agents' talk about the case (our side).
+        history += [m for m in thread if m.ts != complaint.message_ts and m.author != "customer"]
+        history = cap_history(history, self._max_history_chars).messages
+        return DomainComplaint(
+            text=complaint.text,
+            customer_name=complaint.user_name or None,
+            history=history,
+            channel_id=complaint.channel_id,
+            relayed=True,
+        )
+
+    async def permalink(self, complaint: Complaint) -> str | None:
+        """The link to the customer's message that the card shows, built once per complaint."""
+        if complaint.permalink:
+            return complaint.permalink
+        return await self._slack.permalink(
+            channel=complaint.channel_id, ts=complaint.message_ts, thread_ts=complaint.thread_ts
         )
 
     async def with_permalink(self, complaint: Complaint) -> Complaint:
         """The card links to the customer's message; Slack builds the link, once per complaint."""
         if complaint.permalink:
             return complaint
-        link = await self._slack.permalink(
-            channel=complaint.channel_id, ts=complaint.message_ts, thread_ts=complaint.thread_ts
-        )
+        link = await self.permalink(complaint)
         if link is None:
             return complaint
         await self._store.set_permalink(complaint_id=complaint.id, permalink=link)
@@ -96,15 +133,47 @@ class ModelWork:
         return self._store, self._pipeline, self._reader, self._cards
 
 
+class Incidents(Protocol):
+    """Grouping of bursts (``app.usecases.incidents``), as the draft job sees it."""
+
+    async def place(self, complaint: Complaint) -> Placement | None: ...
+
+    async def redraw_for(self, complaint_id: int) -> bool: ...
+
+    async def retire_if_grouped(self, complaint_id: int) -> None: ...
+
+
 class DraftComplaint(ModelWork):
+    # Set by build_desk when grouping is on: a complaint in an incident is shown on
+    # the incident card, and only the incident's lead is drafted (once, for all).
+    incidents: Incidents | None = None
+
     async def __call__(self, *, complaint_id: int, force: bool = False) -> None:
-        complaint = await self._store.get_complaint(complaint_id=complaint_id)
+        # One read for both: under a burst every store round trip is CPU on the loop.
+        complaint, latest = await self._store.draft_job_start(complaint_id=complaint_id)
         if complaint is None:
             return
-        if await self._already_drafted(complaint):
+        # A pulled-out complaint (force) is handled alone whatever the grouping says.
+        placement = await self.incidents.place(complaint) if self.incidents and not force else None
+        if self.incidents and placement and placement.incident_id and not placement.lead:
+            # Shown on the incident card only: no draft, and no permalink lookup (a
+            # Tier 4 call per customer would hold a burst back by minutes).
+            await self.incidents.redraw_for(complaint.id)
             return
-        forced = complaint.source != "watch" or force
+        if await self._already_drafted(complaint, latest):
+            return
+        # A paste in a relay channel is an agent asking for a reply: always drafted.
+        forced = complaint.source != "watch" or force or complaint.is_relayed
         domain = await self._reader.complaint(complaint)
+        if placement is not None and placement.lead:
+            # One draft for every customer of the incident: nobody's name in it; a
+            # declared incident's description backs its dates, and no other ETA is given.
+            notes = [domain.channel_context]
+            if placement.context:
+                notes.append(incident_context(placement.context))
+            context = "\n\n".join(note for note in notes if note) or None
+            domain = domain.model_copy(update={"customer_name": None, "channel_context": context})
+            forced = True  # a burst of complaints always needs its shared reply
         try:
             result = await self._pipeline.draft(
                 domain, guidance=complaint.guidance, reply_required=forced
@@ -118,28 +187,35 @@ class DraftComplaint(ModelWork):
             metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{result.triage.kind}").inc()
             log.info("message_needs_no_reply", kind=result.triage.kind)
             return
-        draft = await self._store.start_draft(complaint_id=complaint.id)
-        if draft.status != DraftState.DRAFTING:
+        # Stored before any Slack call, with the card's link, in one transaction:
+        # from here on a re-run only posts the card.
+        complaint = replace(complaint, permalink=await self._reader.permalink(complaint))
+        draft = await self._store.save_new_draft(
+            complaint_id=complaint.id, result=result, permalink=complaint.permalink
+        )
+        if draft is None:
             return
         structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
-        # Stored before any Slack call: from here on a re-run only posts the card.
-        await self._store.save_draft_result(draft_id=draft.id, result=result)
         metrics.DRAFTS.labels(outcome="drafted").inc()
         await self._show(complaint, draft.id)
 
     async def _show(self, complaint: Complaint, draft_id: int) -> None:
         """One chat.postMessage of the filled card (or an update of the card a Retry kept)."""
         await self._reader.with_permalink(complaint)
+        if self.incidents is not None and await self.incidents.redraw_for(complaint.id):
+            return
         await self._cards.refresh(draft_id)
+        if self.incidents is not None:
+            # An incident may have formed while this card was being posted.
+            await self.incidents.retire_if_grouped(complaint.id)
 
-    async def _already_drafted(self, complaint: Complaint) -> bool:
+    async def _already_drafted(self, complaint: Complaint, draft: Draft | None) -> bool:
         """True when a run before this one stored the draft: its card is posted if missing.
 
         A process that died between chat.postMessage and storing the card's ts
         leaves a draft without a card, so this re-run posts a second card: the
         one duplicate left, and only after a crash at that exact point.
         """
-        draft = await self._store.latest_draft(complaint_id=complaint.id)
         if draft is None or draft.status in (DraftState.DRAFTING, DraftState.FAILED):
             return False
         if draft.status == DraftState.PENDING and not draft.card_ts:
@@ -194,5 +270,18 @@ class PreviewDraft:
         self._pipeline = pipeline
 
     async def __call__(self, text: str) -> DraftResult:
-        """Raises ``LLMError`` when the model cannot be reached or answers nonsense."""
-        return await self._pipeline.draft(DomainComplaint(text=text))
+        """Raises ``LLMError`` when the model cannot be reached or answers nonsense.
+
+        A pasted e-mail, chat or phone note is read as a relay channel reads it:
+        the reply answers its sender, and the asker's note above it guides it.
+        """
+        relayed = read_relayed(text)
+        if relayed is None:
+            return await self._pipeline.draft(DomainComplaint(text=text))
+        complaint = DomainComplaint(
+            text=relayed.customer_text,
+            customer_name=relayed.customer_name or None,
+            history=relayed.history,
+            relayed=True,
+        )
+        return await self._pipeline.draft(complaint, guidance=relayed.note or None)

@@ -8,24 +8,28 @@ happens later in the job runner.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import structlog
 
+from app.domain.channels import ChannelKind, ChannelKinds
 from app.domain.limits import cap_text, with_cut_note
 from app.domain.redact import redact
 from app.store import ComplaintSource, NewComplaint, Store
 from app.usecases.ports import SlackPort
+from app.usecases.relay_intake import RelayOutcome, relay_refusal, relayed_complaint
 
 log = structlog.get_logger(__name__)
 
 # Slack wants its ack within 3 s; the author lookup gets a small share of that.
 AGENT_LOOKUP_S = 1.0
 
-WatchOutcome = Literal[
-    "accepted", "duplicate_message", "ignored_channel", "ignored_empty", "ignored_agent"
-]
+WatchOutcome = (
+    Literal["accepted", "duplicate_message", "ignored_channel", "ignored_empty", "ignored_agent"]
+    | RelayOutcome
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,20 +67,26 @@ class Intake:
         watched_channels: list[str],
         home_team_id: str | None,
         max_message_chars: int,
+        relay_channels: Sequence[str] = (),
+        channels: ChannelKinds | None = None,
     ) -> None:
         self._store = store
         self._slack = slack
-        self._watched = set(watched_channels)
+        # Playbooks may add relay channels later (channels.add_relay).
+        self.channels = channels or ChannelKinds(support=watched_channels, relay=relay_channels)
         self._home_team = home_team_id
         self._max_chars = max_message_chars
 
     async def watched_message(self, message: Message) -> WatchResult:
         """A message in a channel: store it as a complaint if a customer wrote it there."""
-        if message.channel not in self._watched:
+        kind = self.channels.kind_of(message.channel)
+        if kind is None:
             return WatchResult("ignored_channel")
         text = message.text.strip()
         if not text:
             return WatchResult("ignored_empty")
+        if kind == ChannelKind.RELAY:
+            return await self._relayed(message)
         if await self._from_agent(message.user, message.user_team):
             return WatchResult("ignored_agent")
         # A message that starts its own thread has nothing older to supersede.
@@ -93,6 +103,17 @@ class Intake:
         return WatchResult(
             "accepted" if accepted else "duplicate_message", [d.id for d in superseded]
         )
+
+    async def _relayed(self, message: Message) -> WatchResult:
+        """An agent's paste in a relay channel: the customer it quotes complains, not the agent."""
+        refused = relay_refusal(message, home_team=self._home_team)
+        if refused:
+            return WatchResult(refused)
+        complaint = relayed_complaint(message, max_chars=self._max_chars)
+        if complaint is None:
+            return WatchResult("ignored_relay_chatter")
+        accepted = await self._store.accept_complaint(complaint=complaint)
+        return WatchResult("accepted" if accepted else "duplicate_message")
 
     async def requested(
         self,
@@ -113,8 +134,20 @@ class Intake:
     async def latest_customer_message(
         self, *, team_id: str, channel: str, thread_ts: str, skip_ts: str
     ) -> Message | None:
-        """The newest message a customer wrote in the thread (an @mention's target)."""
+        """The newest message a customer wrote in the thread (an @mention's target).
+
+        In a relay thread every author is an agent: the paste that starts it is the target.
+        """
         thread = await self._slack.read_thread(channel=channel, thread_ts=thread_ts)
+        if self.channels.is_relay(channel):
+            thread = [entry for entry in thread if entry.ts == thread_ts]
+            return next((
+                Message(
+                    team_id=team_id, channel=channel, ts=entry.ts or "", thread_ts=None,
+                    user=entry.user_id or "", user_team=None, text=entry.text,
+                )
+                for entry in thread if entry.text.strip()
+            ), None)
         for entry in reversed(thread):
             if entry.ts != skip_ts and entry.author == "customer" and entry.text.strip():
                 return Message(
@@ -132,6 +165,13 @@ class Intake:
         asker: str | None = None,
         guidance: str | None = None,
     ) -> NewComplaint:
+        if self.channels.is_relay(message.channel):
+            # A draft asked for on a paste (shortcut, mention): the pasted customer's.
+            relayed = relayed_complaint(
+                message, max_chars=self._max_chars, source=source, asker=asker, guidance=guidance
+            )
+            if relayed is not None:
+                return relayed
         return NewComplaint(
             team_id=message.team_id,
             channel_id=message.channel,

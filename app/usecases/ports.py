@@ -111,6 +111,11 @@ class SlackPort(Protocol):
         """Can ``user_id`` read ``channel``?  A brief shows nobody a thread they could not read."""
         ...
 
-    async def remind(self, *, user_id: str, at: datetime, text: str) -> None:
-        """A direct message to ``user_id`` at ``at``."""
+    async def remind_commitment(
+        self, *, user_id: str, text: str, link: str | None, commitment_id: int
+    ) -> None:
+        """A direct message to ``user_id`` now, linking the thread, with "Draft the follow-up".
+
+        Must not retry when Slack may already have posted (one reminder, once).
+        """
         ...

@@ -9,13 +9,13 @@ does not carry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from app import metrics
 from app.domain.drafting import offers_by_id
 from app.domain.guardrails import ReviewedText
 from app.domain.models import Flag, ProposedOffer
-from app.domain.ports import PlaybookView
+from app.domain.ports import PlaybookFor
 from app.store import Complaint, Draft
 from app.usecases.draft import ModelWork
 from app.usecases.regenerate import Regenerate
@@ -32,7 +32,7 @@ class Revise(ModelWork):
         self,
         work: ModelWork,
         *,
-        playbook: Callable[[], PlaybookView],
+        playbook: PlaybookFor,
         regenerate: Regenerate,
     ) -> None:
         super().__init__(*work.collaborators())
@@ -48,7 +48,7 @@ class Revise(ModelWork):
             return None
         draft, complaint = found
         offers = (
-            offers_by_id(self._playbook(), offer_ids, draft.offers)
+            offers_by_id(self._playbook(complaint.channel_id), offer_ids, draft.offers)
             if offer_ids is not None
             else draft.offers
         )
@@ -77,7 +77,7 @@ class Revise(ModelWork):
         if found is None:
             return None
         draft, complaint = found
-        offers = offers_by_id(self._playbook(), offer_ids, draft.offers)
+        offers = offers_by_id(self._playbook(complaint.channel_id), offer_ids, draft.offers)
         reviewed = await self._review(complaint, draft, draft.text, offers)
         changed = await self._store.set_offers(
             draft_id=draft_id,

@@ -12,6 +12,7 @@ import structlog
 
 from app.store import Store
 from app.usecases.cards import CardDesk
+from app.usecases.commitments import FollowThrough
 from app.usecases.ports import SlackFailure, SlackPort
 
 log = structlog.get_logger(__name__)
@@ -21,10 +22,14 @@ STUCK_AFTER_S = 120.0
 
 
 class SettleSends:
-    def __init__(self, store: Store, slack: SlackPort, cards: CardDesk) -> None:
+    def __init__(
+        self, store: Store, slack: SlackPort, cards: CardDesk,
+        follow_through: FollowThrough | None = None,
+    ) -> None:
         self._store = store
         self._slack = slack
         self._cards = cards
+        self._follow_through = follow_through
 
     async def __call__(self, *, older_than_s: float = STUCK_AFTER_S) -> int:
         """Settle every send stuck longer than ``older_than_s``; returns how many were settled."""
@@ -57,5 +62,8 @@ class SettleSends:
                 continue
             log.warning("stuck_send_settled", draft_id=draft.id, sent=bool(posted))
             await self._cards.refresh(draft.id)
+            if posted and self._follow_through is not None:
+                # Found sent: its promises are owned by the agent who approved it.
+                await self._follow_through(draft_id=draft.id)
             settled += 1
         return settled

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
+import math
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -44,6 +47,7 @@ from pydantic import BaseModel
 from .http_server import LocalServer, run_standalone
 from .openai_replies import (
     BRIEF,
+    BRIEF_PART,
     DRAFT,
     FIRST_DRAFT,
     Responder,
@@ -61,6 +65,7 @@ __all__ = [
     "API_KEY",
     "BASE_URL",
     "BRIEF",
+    "BRIEF_PART",
     "DRAFT",
     "FIRST_DRAFT",
     "Answer",
@@ -71,6 +76,7 @@ __all__ = [
     "default_reply",
     "draft_reply",
     "error",
+    "fake_embedding",
     "first_draft_reply",
     "fixture_reply",
     "openai_error",
@@ -147,6 +153,25 @@ def sent_body(call: Any) -> dict[str, Any]:
     return body
 
 
+EMBEDDING_DIMS = 1024
+_EMBED_WORD = re.compile(r"[a-z]{4,}")
+_EMBED_STOP = frozenset(
+    ["this", "that", "with", "have", "since", "from", "your", "what", "been", "they", "them", "there", "when", "where", "were", "will", "would", "about", "after", "says", "still", "just", "does", "didn", "into", "only", "very", "please"]
+)
+
+
+def fake_embedding(text: str) -> list[float]:
+    """A unit vector of hashed five-letter word prefixes: "delivered" and "delivery" agree."""
+    vector = [0.0] * EMBEDDING_DIMS
+    for word in _EMBED_WORD.findall(text.lower()):
+        if word in _EMBED_STOP:
+            continue
+        digest = hashlib.sha256(word[:5].encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % EMBEDDING_DIMS] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the fake answers one request, whatever the transport."""
@@ -188,6 +213,9 @@ class FakeOpenAI(LocalServer):
         self._mocked_url: str | None = None
         # While mocked: the respx router, for a test that scripts one route itself.
         self.router: respx.MockRouter | None = None
+        # POST /embeddings: every request body, and how long each one takes.
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embed_latency_s = 0.0
 
     @property
     def url(self) -> str:
@@ -262,6 +290,30 @@ class FakeOpenAI(LocalServer):
             ),
         )
 
+    async def embeddings(self, body: Any) -> Answer:
+        """Deterministic vectors (``fake_embedding``): paraphrases sharing words are close."""
+        texts = body.get("input") if isinstance(body, dict) else None
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return Answer(400, openai_error(400, "'input' must be a string or a list of strings"))
+        self.embedding_requests.append(body)
+        if self.embed_latency_s > 0:
+            await asyncio.sleep(self.embed_latency_s)
+        if self._failures:
+            failure = self._failures.popleft()
+            headers = (
+                {} if failure.retry_after is None else {"Retry-After": f"{failure.retry_after:g}"}
+            )
+            return Answer(failure.status, openai_error(failure.status, "Injected failure."), headers)
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_embedding(text)}
+            for i, text in enumerate(texts)
+        ]
+        usage = {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": 0}
+        return Answer(200, {"object": "list", "data": data, "model": str(body.get("model")),
+                            "usage": usage})
+
     def models(self) -> dict[str, Any]:
         model = {"id": self.model, "object": "model", "created": 1_700_000_000, "owned_by": "fake"}
         return {"object": "list", "data": [model]}
@@ -276,7 +328,10 @@ class FakeOpenAI(LocalServer):
             body = json.loads(request.content)
         except ValueError:
             return httpx.Response(400, json=openai_error(400, "The body is not valid JSON."))
-        answer = await self.respond(body)
+        if request.url.path.endswith("/embeddings"):
+            answer = await self.embeddings(body)
+        else:
+            answer = await self.respond(body)
         return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
 
     @contextmanager
@@ -289,6 +344,7 @@ class FakeOpenAI(LocalServer):
         with respx.mock(base_url=base_url, assert_all_called=False) as router:
             router.post("/chat/completions").mock(side_effect=self.handle)
             router.get("/models").mock(side_effect=self.handle)
+            router.post("/embeddings").mock(side_effect=self.handle)
             self._mocked_url, self.router = base_url, router
             try:
                 yield router
@@ -301,6 +357,7 @@ class FakeOpenAI(LocalServer):
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle_chat)
         app.router.add_get("/v1/models", self._handle_models)
+        app.router.add_post("/v1/embeddings", self._handle_embeddings)
         app.router.add_get("/_fake/stats", self._handle_stats)
         return app
 
@@ -310,6 +367,14 @@ class FakeOpenAI(LocalServer):
         except ValueError:
             return web.json_response(openai_error(400, "The body is not valid JSON."), status=400)
         answer = await self.respond(body)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    async def _handle_embeddings(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response(openai_error(400, "The body is not valid JSON."), status=400)
+        answer = await self.embeddings(body)
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     async def _handle_models(self, request: web.Request) -> web.Response:

@@ -25,12 +25,15 @@ Responder = Callable[[dict[str, Any]], dict[str, Any] | str]
 FIRST_DRAFT = "FirstDraftOutput"
 DRAFT = "DraftOutput"
 BRIEF = "BriefOutput"
+# The summary of one part of a thread too long for one brief call.
+BRIEF_PART = "BriefPartOutput"
 
 # Checked in this order: a first draft has every field a rewrite has, and more.
 _FIELDS_OF = {
     FIRST_DRAFT: {"triage", "reply", "steps", "offers"},
     DRAFT: {"reply", "steps", "offers"},
     BRIEF: {"issue", "timeline", "next_step"},
+    BRIEF_PART: {"issue", "timeline", "next_step"},
 }
 # Only used when the request carries no schema at all: specific words, checked in this order.
 _SYSTEM_WORDS = (
@@ -40,6 +43,7 @@ _SYSTEM_WORDS = (
 )
 # What prompts/draft.prompt.md says when a watched message may need no reply.
 _REPLY_OPTIONAL = "leave reply and follow_up empty"
+_SLACK_TS = re.compile(r"\b\d{10}\.\d{6}\b")
 _CUSTOMER = re.compile(r"<customer_message>(.*?)</customer_message>", re.DOTALL)
 _TONES = ("friendly", "formal", "concise", "warmer")
 _TONE_NEAR = re.compile(r"\btone\b(.{0,40})", re.IGNORECASE | re.DOTALL)
@@ -88,8 +92,8 @@ def default_reply(request: dict[str, Any]) -> dict[str, Any] | str:
         )
     if kind == DRAFT:
         return draft_reply(requested_tone(request))
-    if kind == BRIEF:
-        return brief_reply(customer)
+    if kind in (BRIEF, BRIEF_PART):
+        return brief_reply(customer, message_ids(request))
     return "This is the fake model: no schema was recognised in the request."
 
 
@@ -236,17 +240,37 @@ def draft_reply(tone: str = "friendly") -> dict[str, Any]:
     }
 
 
-def brief_reply(customer: str) -> dict[str, Any]:
+def message_ids(request: dict[str, Any]) -> list[str]:
+    """Slack message ts the user messages carry (``id="…"``, ``refs``), in order, once each."""
+    text = "\n".join(
+        _message_text(m) for m in request.get("messages", []) if m.get("role") == "user"
+    )
+    return list(dict.fromkeys(_SLACK_TS.findall(text)))
+
+
+def brief_reply(customer: str, refs: list[str] | None = None) -> dict[str, Any]:
+    """A brief whose items cite the first and last message ids of the request."""
     summary = summarize(customer)
+    first, last = ([refs[0]], [refs[-1]]) if refs else ([], [])
     return {
         "issue": summary,
         "timeline": [
-            f"The customer reported the problem: {summary}",
-            "An agent replied and proposed options.",
+            {"text": f"The customer reported the problem: {summary}", "refs": first},
+            {"text": "An agent replied and proposed options.", "refs": last},
         ],
-        "offered": ["Express reship", "Store credit of 20"],
+        "offered": [
+            {"text": "Express reship", "refs": last},
+            {"text": "Store credit of 20", "refs": last},
+        ],
         "declined": [],
-        "open_promises": ["Send the new tracking details once the reship is booked"],
+        "open_promises": [
+            {
+                "who": "the agent",
+                "what": "Send the new tracking details once the reship is booked",
+                "due": None,
+                "refs": last,
+            }
+        ],
         "customer_mood": "frustrated but willing to accept a fix",
         "next_step": "Confirm which option the customer prefers and book it today.",
     }

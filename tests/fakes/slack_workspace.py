@@ -185,7 +185,9 @@ class SlackWorkspace:
             if m["ts"] == root or m.get("thread_ts") == root
         ]
         found.sort(key=lambda m: ts_to_micros(m["ts"]))
-        return [self._with_thread_fields(channel, m) for m in found]
+        # Only the parent has replies: the others are copied as they are (a thread of
+        # thousands of messages stays linear to page through).
+        return [self._with_thread_fields(channel, m) if m["ts"] == root else dict(m) for m in found]
 
     def history(self, channel: str) -> list[Message]:
         """Top-level messages, newest first, like ``conversations.history``."""

@@ -17,12 +17,23 @@ from typing import Any
 import pytest
 
 from app.domain.draft_life import FINAL, DraftState, can_move
-from app.domain.models import STEP_LABELS, Brief, DraftResult, Flag, ProposedOffer, Step
+from app.domain.models import (
+    STEP_LABELS,
+    Brief,
+    BriefItem,
+    DraftResult,
+    Flag,
+    OpenPromise,
+    ProposedOffer,
+    Step,
+)
 from app.domain.offers import OfferCatalog
 from app.playbook import load_playbook
 from app.slack import blocks, modals
+from app.slack.brief_blocks import brief_messages
 from app.slack.text import CHUNK, SECTION_LIMIT, split_text
 from app.store import Complaint, Draft, Stats
+from app.usecases.brief import BriefView
 from tests.factories import a_triage
 from tests.fakes.slack_blocks import check_message, check_view
 
@@ -321,19 +332,22 @@ def test_an_ephemeral_draft_fits(catalog: OfferCatalog) -> None:
 def test_an_escalation_brief_of_a_long_thread_fits() -> None:
     summary = Brief(
         issue="Charged twice " * 300,
-        timeline=[f"Step {n}: " + "then " * 300 for n in range(40)],
-        offered=["Refund"] * 30,
-        declined=["Credit"],
-        open_promises=["Call back"] * 30,
+        timeline=[BriefItem(text=f"Step {n}: " + "then " * 300, refs=["1.000001"]) for n in range(40)],
+        offered=[BriefItem(text="Refund", refs=["1.000001"])] * 30,
+        declined=[BriefItem(text="Credit", refs=["1.000001"])],
+        open_promises=[OpenPromise(who="agent", what="Call back", due=None, refs=["1.000001"])] * 30,
         customer_mood="angry " * 100,
         next_step="Refund " * 700,
         prompt_version="abc123",
+        message_count=400,
     )
+    view = BriefView(brief=summary, brief_id=1, channel="C1", thread_ts="1.000001")
 
-    fallback, shown = blocks.brief(summary, message_count=400)
+    messages = brief_messages(view, private=True)
 
-    assert limit_problems(fallback, shown) == []
-    assert shown[0]["text"]["text"] == "Escalation brief"
+    for fallback, shown in messages:
+        assert limit_problems(fallback, shown) == []
+    assert messages[0][1][0]["text"]["text"] == "Escalation brief"
 
 
 def test_app_home_is_a_valid_view() -> None:

@@ -218,14 +218,24 @@ async def test_slash_summarize_sends_a_brief_of_the_linked_thread(running: Runni
 
     acked = await command(running, f"summarize {link}", hook="brief")
 
-    assert "Summarizing" in acked["text"]
-    answer = (await answered_by_hook(running, "brief"))[0].args
+    assert "direct messages" in acked["text"] and acked["response_type"] == "ephemeral"
+    answer = (await brief_in_dm(running))[0].args
     shown = "\n".join(texts_in(answer["blocks"]))
-    assert answer["response_type"] == "ephemeral"
     assert "Escalation brief" in shown and "*Next step*" in shown
     asked = [r for r in running.llm.requests if schema_name(r) == BRIEF]
     assert len(asked) == 1 and "charged me twice" in "\n".join(user_texts(asked[0]))
-    assert running.slack.calls_to("chat.postMessage") == []
+    assert [c.args["channel"] for c in running.slack.calls_to("chat.postMessage")] == [
+        running.slack.workspace.direct_channel(AGENT)
+    ], "only the asker's private note"
+
+
+async def brief_in_dm(running: RunningBot, user: str = AGENT) -> list[SlackCall]:
+    """The updates of the asker's private note that show a brief."""
+    dm = running.slack.workspace.direct_channel(user)
+    return await running.slack.wait_for(
+        "chat.update",
+        where=lambda c: c.args.get("channel") == dm and "Escalation brief" in str(c.args.get("text")),
+    )
 
 
 async def test_a_slack_connect_guest_cannot_use_the_command_even_when_listed(
@@ -319,7 +329,12 @@ async def test_a_brief_is_refused_for_a_channel_the_asker_is_not_in(running: Run
 
     await command(running, f"summarize {link}", hook="nope")
 
-    answer = (await answered_by_hook(running, "nope"))[0].args
+    dm = running.slack.workspace.direct_channel(AGENT)
+    answer = (
+        await running.slack.wait_for(
+            "chat.update", where=lambda c: c.args.get("channel") == dm and "not a member" in c.args["text"]
+        )
+    )[0].args
     assert "not a member" in answer["text"]
     assert [r for r in running.llm.requests if schema_name(r) == BRIEF] == []
 
@@ -337,8 +352,10 @@ async def test_asking_the_mention_for_a_summary_gives_a_brief_not_a_draft(
                           mention=True)
     await running.post(event_callback_body(event, event_id=f"EvBRIEF{abs(hash(ask))}"))
 
-    shown = await slack.wait_for("chat.postEphemeral", where=lambda c: c.args.get("user") == AGENT)
+    note = await slack.wait_for("chat.postEphemeral", where=lambda c: c.args.get("user") == AGENT)
+    assert "direct messages" in note[0].args["text"]
+    shown = await brief_in_dm(running)
     assert "Escalation brief" in "\n".join(texts_in(shown[0].args["blocks"]))
     asked = {schema_name(r) for r in running.llm.requests}
     assert asked == {BRIEF}, "no draft was asked for"
-    assert private_cards(slack) == [] and cards_posted(slack) == []
+    assert cards_posted(slack) == []

@@ -254,11 +254,10 @@ async def test_a_complaint_over_the_socket_gets_a_card_and_approval_replies_in_t
     await wait_until(
         lambda: "approve_send" not in str(card.get("blocks")) and AGENT in str(card.get("blocks"))
     )
-    # The follow-up reminder is the approval's last step; after it nothing is in flight.
-    await slack.wait_for("chat.scheduleMessage")
-
     store = await Store.open(database_url)
     try:
+        # The follow-up commitment is the approval's last step; after it nothing is in flight.
+        await wait_until(lambda: store.commitments_of(draft_id=int(draft_id.split(":")[0])))
         draft = await store.get_draft(draft_id=int(draft_id.split(":")[0]))
         assert draft is not None and draft.status == "sent" and draft.decided_by == AGENT
         assert replies[0].args["text"] == draft.final_text

@@ -22,7 +22,7 @@ from tests.fakes.scratch_postgres import PostgresServer
 
 __all__ = ["SteppingClock", "StoreFactory", "StoreOpener"]
 
-TABLES = "decisions, drafts, jobs, complaints, slack_events"
+TABLES = "decisions, drafts, jobs, complaints, slack_events, commitments, incidents, incident_members"
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@ from app.store.migrate import current_revision
 from app.store.tables import Base
 
 REPO = Path(__file__).resolve().parents[2]
-HEAD = "0002"
+HEAD = "0008"
 EXPECTED_TABLES = {"alembic_version", "complaints", "decisions", "drafts", "jobs",
-                   "slack_events"}
+                   "slack_events", "commitments", "incidents", "incident_members",
+                   "briefs"}
 
 
 async def _schema(url: str) -> tuple[set[str], str | None, list[object]]:

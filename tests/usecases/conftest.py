@@ -95,8 +95,11 @@ class FakeSlackPort:
     async def is_member(self, *, channel: str, user_id: str) -> bool:
         return user_id in self.members.get(channel, set())
 
-    async def remind(self, *, user_id: str, at: datetime, text: str) -> None:
-        self._record("remind", user_id=user_id, at=at, text=text)
+    async def remind_commitment(
+        self, *, user_id: str, text: str, link: str | None, commitment_id: int
+    ) -> None:
+        self._record("remind_commitment", user_id=user_id, text=text, link=link,
+                     commitment_id=commitment_id)
 
 
 @pytest.fixture

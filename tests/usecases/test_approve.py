@@ -33,7 +33,9 @@ async def test_two_agents_click_approve_at_once_and_one_reply_is_sent(
     assert len(slack.called("post_reply")) == 1
     sent = await store.get_draft(draft_id=draft_id)
     assert sent is not None and sent.status == DraftState.SENT
-    assert slack.called("remind")[0]["user_id"] in ("U_AGENT", "U_OTHER")
+    # The follow-up is a stored commitment owned by the agent whose click sent the reply.
+    [commitment] = await store.commitments_of(draft_id=draft_id)
+    assert commitment.owner_id == sent.decided_by
 
 
 async def test_a_draft_changed_after_the_agent_saw_it_is_not_sent(

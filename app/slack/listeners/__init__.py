@@ -7,7 +7,16 @@ from slack_bolt.async_app import AsyncApp
 from app.slack.agents import AgentDirectory
 from app.slack.deps import ListenerDeps
 from app.slack.guard import agent_guard
-from app.slack.listeners import actions, commands, events, shortcuts, views
+from app.slack.listeners import (
+    actions,
+    briefs,
+    commands,
+    events,
+    incidents,
+    relay,
+    shortcuts,
+    views,
+)
 
 
 def register(app: AsyncApp, deps: ListenerDeps, agents: AgentDirectory) -> None:
@@ -15,6 +24,9 @@ def register(app: AsyncApp, deps: ListenerDeps, agents: AgentDirectory) -> None:
     app.middleware(agent_guard(agents))
     events.register(app, deps)
     actions.register(app, deps)
+    relay.register(app, deps)
     views.register(app, deps)
     shortcuts.register(app, deps)
     commands.register(app, deps)
+    briefs.register(app, deps)
+    incidents.register(app, deps)

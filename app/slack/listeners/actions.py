@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.slack import blocks, modals
 from app.slack.deps import ListenerDeps
+from app.slack.reminder_blocks import DRAFT_FOLLOW_UP
 
 
 def draft_id_of(body: dict[str, Any]) -> int:
@@ -44,7 +45,13 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         outcome = await desk.approve(
             draft_id=draft_id_of(body), user_id=body["user"]["id"], seen=seen_fingerprint(body)
         )
-        if outcome.text_for_agent:
+        if outcome.mark_sent:
+            # Imported here: the relay listener reuses this module's button parsing.
+            from app.slack.listeners.relay import answer_copy_ready
+
+            channel = (body.get("channel") or {}).get("id") or deps.review_channel
+            await answer_copy_ready(client, channel=channel, user=body["user"]["id"], outcome=outcome)
+        elif outcome.text_for_agent:
             await tell(client, body, f"{outcome.message}\n```{outcome.text_for_agent}```")
         elif not outcome.sent:
             await tell(client, body, outcome.message)
@@ -57,7 +64,10 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         if draft is None or not draft.can_send:
             await tell(client, body, "This draft can no longer be edited.")
             return
-        await open_modal(client, body, modals.edit_modal(draft, deps.playbook().catalog))
+        # The offers on offer are those of the playbook serving the complaint's channel.
+        complaint = await deps.store.get_complaint(complaint_id=draft.complaint_id)
+        book = deps.playbook(complaint.channel_id if complaint else None)
+        await open_modal(client, body, modals.edit_modal(draft, book.catalog))
 
     async def open_modal(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
         # trigger_id expires 3 s after the click: nothing slow comes before this.
@@ -102,6 +112,17 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         await ack()
         if not await desk.cards.share(draft_id_of(body)):
             await tell(client, body, "This draft has no card to share.")
+
+    @app.action(DRAFT_FOLLOW_UP)
+    async def draft_follow_up(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        value = str(body["actions"][0].get("value", ""))
+        queued, message = await desk.draft_follow_up(
+            commitment_id=int(value) if value.isdigit() else 0, user_id=body["user"]["id"]
+        )
+        if queued:
+            desk.jobs.wake()
+        await tell(client, body, message)
 
     @app.action(blocks.RETRY)
     async def retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -20,7 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app import metrics
 from app.slack import blocks
 from app.slack.deps import ListenerDeps
+from app.slack.home_blocks import report_period, with_report
+from app.slack.listeners.briefs import WORKING, start_brief
 from app.slack.listeners.shortcuts import ALREADY_REQUESTED, DRAFTING_PRIVATELY
+from app.slack.playbook_alerts import with_playbook_problems
 from app.usecases import Message
 
 log = structlog.get_logger(__name__)
@@ -104,7 +108,12 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
             return
         # The guard says who is an agent: figures are the team's, not the workspace's.
         stats = await deps.store.stats() if context.get("is_agent") else None
-        await client.views_publish(user_id=event["user"], view=blocks.home(stats))
+        view = blocks.home(stats)
+        if stats is not None and deps.is_manager(event["user"]):
+            report = await deps.store.report(since=datetime.now(UTC) - report_period())
+            view = with_report(view, report)
+            view = with_playbook_problems(view, deps.playbook_problems())
+        await client.views_publish(user_id=event["user"], view=view)
 
 
 async def _accept(deps: ListenerDeps, body: dict[str, Any], event: dict[str, Any]) -> str:
@@ -149,13 +158,5 @@ async def _brief_in_thread(
     deps: ListenerDeps, client: AsyncWebClient, *, channel: str, user: str, thread_ts: str
 ) -> None:
     """The asker wrote in this thread, so they can read it: no membership check needed."""
-    outcome = await deps.desk.brief(channel=channel, thread_ts=thread_ts)
-    if outcome.brief is None:
-        await client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=thread_ts, text=outcome.problem or "No brief."
-        )
-        return
-    text, brief_blocks = blocks.brief(outcome.brief, message_count=outcome.message_count)
-    await client.chat_postEphemeral(
-        channel=channel, user=user, thread_ts=thread_ts, text=text, blocks=brief_blocks
-    )
+    await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=WORKING)
+    start_brief(deps, channel=channel, thread_ts=thread_ts, asker=user, check_member=False)

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from app.slack.deps import ListenerDeps
-from app.slack.listeners.briefs import answer_with_brief
+from app.slack.listeners.briefs import WORKING, start_brief
 from app.usecases import Message
 
 DRAFT_SHORTCUT = "draft_reply"
@@ -53,10 +53,12 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
     async def summarize(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         message = body["message"]
-        await respond(text="Summarizing the thread…", response_type="ephemeral")
-        await answer_with_brief(
+        await respond(text=WORKING, response_type="ephemeral")
+        # The asker sees the message in its channel, so they may read the thread.
+        start_brief(
             deps,
-            respond,
             channel=body["channel"]["id"],
             thread_ts=message.get("thread_ts") or message["ts"],
+            asker=body["user"]["id"],
+            check_member=False,
         )
