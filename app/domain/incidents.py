@@ -20,9 +20,24 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 Vector = list[float]
+
+
+
+class IncidentState(StrEnum):
+    """An incident's life: open (collecting, editable) -> sending (approve for all) -> sent.
+
+    Open or sending again when a fan-out gives up; merged when folded into another.
+    """
+
+    OPEN = "open"
+    SENDING = "sending"
+    SENT = "sent"
+    MERGED = "merged"
+
 
 LEXICAL = "lexical"
 LEXICAL_DIMS = 512

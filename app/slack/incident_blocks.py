@@ -13,7 +13,7 @@ from typing import Any
 
 from app.domain.approval import fingerprint
 from app.domain.draft_life import DraftState
-from app.domain.incidents import order_number
+from app.domain.incidents import IncidentState, order_number
 from app.slack.blocks import Blocks, draft_body, option, section
 from app.slack.text import clip, quote, safe
 from app.store import Complaint
@@ -52,17 +52,17 @@ def _member_line(complaint: Complaint) -> str:
 def _status(card: IncidentCard) -> str | None:
     incident = card.incident
     who = f"<@{incident.sent_by}>" if incident.sent_by else "an agent"
-    if incident.status == "sending":
+    if incident.status == IncidentState.SENDING:
         return (f":outbox_tray: *Sending* each customer their reply (approved by {who}): "
                 f"{card.sent} of {len(card.members)} sent")
-    if incident.status == "sent":
+    if incident.status == IncidentState.SENT:
         return f":white_check_mark: *Sent* to {card.sent} customers by {who}"
     return None
 
 
 def _actions(card: IncidentCard) -> Blocks:
     incident, shared = card.incident, card.shared
-    if incident.status != "open":
+    if incident.status != IncidentState.OPEN:
         return []
     value = str(incident.id)
     elements: list[dict[str, Any]] = []
@@ -126,7 +126,7 @@ def incident_card(card: IncidentCard) -> tuple[str, Blocks]:
     elif shared.status == DraftState.FAILED:
         out.append(section(f":warning: The shared draft failed: {safe(shared.error or '')}. "
                            "Pull out the first complaint to retry it alone."))
-    elif incident.status == "open" or status is None:
+    elif incident.status == IncidentState.OPEN or status is None:
         text = incident.shared_text or shared.text  # what was approved, once it was
         out.extend(draft_body(text, shared.offers, shared.checklist, shared.flags))
         out.append(_context("Each customer gets this reply addressed to them by name, "

@@ -22,7 +22,15 @@ from typing import Literal
 from sqlalchemy import and_, delete, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.incidents import Loose, OpenIncident, Vector, centroid, closest_incident, new_group
+from app.domain.incidents import (
+    IncidentState,
+    Loose,
+    OpenIncident,
+    Vector,
+    centroid,
+    closest_incident,
+    new_group,
+)
 from app.store.intake import new_job_row
 from app.store.records import Complaint
 from app.store.sessions import StoreSessions
@@ -30,7 +38,8 @@ from app.store.tables import ComplaintRow, DraftRow, IncidentMemberRow, Incident
 
 # First key of the advisory lock every placement takes (apart from the message locks).
 _INCIDENT_LOCKS = 0x1AC1
-OPEN, SENDING, SENT, MERGED = "open", "sending", "sent", "merged"
+OPEN, SENDING, SENT, MERGED = (IncidentState.OPEN, IncidentState.SENDING, IncidentState.SENT,
+                               IncidentState.MERGED)
 PlacementKind = Literal["alone", "joined", "formed"]
 # Seconds after which an incident card claimed but never posted may be claimed again.
 CARD_CLAIM_S = 60

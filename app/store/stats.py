@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, true
 
 from app.domain.draft_life import DECIDED, DraftState
+from app.domain.incidents import IncidentState
 from app.store.records import CategoryCount, ChannelKindCount, Stats
 from app.store.sessions import StoreSessions
 from app.store.tables import ComplaintRow, DecisionRow, DraftRow, IncidentRow
@@ -68,7 +69,7 @@ class StatsQueries(StoreSessions):
             incidents = (await session.execute(
                 select(func.count(), func.coalesce(func.sum(IncidentRow.members), 0),
                        func.count(IncidentRow.declared_by))
-                .where(IncidentRow.status != "merged", after(IncidentRow.created_at))
+                .where(IncidentRow.status != IncidentState.MERGED, after(IncidentRow.created_at))
             )).one()
 
         by_status = Counter(row.status for row in drafts)

@@ -21,7 +21,7 @@ import structlog
 
 from app.domain.approval import fingerprint
 from app.domain.draft_life import DraftState
-from app.domain.incidents import Embedder
+from app.domain.incidents import Embedder, IncidentState
 from app.domain.limits import cap_text
 from app.domain.ports import LLMError
 from app.domain.redact import redact
@@ -196,7 +196,7 @@ class IncidentDesk:
     async def _draw(self, incident_id: int) -> bool:
         """One drawing; True when the incident changed meanwhile (draw again)."""
         card = await self.card(incident_id)
-        if card is None or card.incident.status == "merged":
+        if card is None or card.incident.status == IncidentState.MERGED:
             return False
         incident = card.incident
         if incident.card_ts and incident.card_channel:
@@ -224,7 +224,7 @@ class IncidentDesk:
             if incident.lead_complaint_id else None
         )
         sent = 0
-        if incident.status != "open":
+        if incident.status != IncidentState.OPEN:
             for member in members:
                 draft = await self._store.latest_draft(complaint_id=member.id)
                 sent += draft is not None and draft.status == DraftState.SENT
@@ -238,7 +238,7 @@ class IncidentDesk:
     async def approve_all(self, *, incident_id: int, user_id: str, seen: str | None) -> str | None:
         """Queue the fan-out; returns what to tell the agent when nothing was queued."""
         incident = await self._store.get_incident(incident_id=incident_id)
-        if incident is None or incident.status != "open":
+        if incident is None or incident.status != IncidentState.OPEN:
             return "This incident was already sent, or merged into another one."
         # A fan-out that stopped part way is approved again with the text approved then.
         text = incident.shared_text

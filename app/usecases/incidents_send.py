@@ -17,7 +17,7 @@ import structlog
 from app import metrics
 from app.domain.approval import sendable
 from app.domain.draft_life import DraftState
-from app.domain.incidents import order_number, personal_reply
+from app.domain.incidents import IncidentState, order_number, personal_reply
 from app.domain.models import TokenUsage
 from app.store import Complaint, Draft, Store
 from app.usecases.incidents import IncidentDesk
@@ -34,7 +34,7 @@ class SendToAll:
 
     async def __call__(self, *, incident_id: int, user_id: str) -> None:
         incident = await self._store.get_incident(incident_id=incident_id)
-        if incident is None or incident.status != "sending" or not incident.shared_text:
+        if incident is None or incident.status != IncidentState.SENDING or not incident.shared_text:
             return
         assert incident.lead_complaint_id is not None
         lead = await self._store.latest_draft(complaint_id=incident.lead_complaint_id)

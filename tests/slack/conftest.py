@@ -61,6 +61,9 @@ def bot_settings(slack: FakeSlack, llm: FakeOpenAI, database_url: str, **extra: 
         database_url=database_url,
         TACTFUL_LLM_RETRY_DEADLINE="2",
         TACTFUL_MAX_CONCURRENT_DRAFTS="8",
+        # One card per complaint: other features' stories send alike complaints in a burst;
+        # the incident stories turn grouping back on.
+        TACTFUL_INCIDENT_MIN_SIZE="0",
     )
     values.update(extra)
     return Settings(**values)
