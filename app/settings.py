@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     # Incidents (README "Complaint bursts"): the embedding model of OPENAI_BASE_URL's server
     # that places complaints ("" = the lexical fallback, no network), how far back a burst
     # reaches, how close to an incident's centroid a complaint must be, and how many
-    # complaints open an incident (0, the default, turns grouping off; 3 is a good start).
+    # complaints open an incident (0 turns grouping off).
     embedding_model: str = Field("", validation_alias="TACTFUL_EMBEDDING_MODEL")
     incident_window_minutes: float = Field(
         30.0, gt=0, le=24 * 60, validation_alias="TACTFUL_INCIDENT_WINDOW_MINUTES"
@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     incident_threshold: float = Field(
         0.4, gt=0, le=1, validation_alias="TACTFUL_INCIDENT_THRESHOLD"
     )
-    incident_min_size: int = Field(0, ge=0, le=1000, validation_alias="TACTFUL_INCIDENT_MIN_SIZE")
+    incident_min_size: int = Field(3, ge=0, le=1000, validation_alias="TACTFUL_INCIDENT_MIN_SIZE")
     log_level: str = Field("INFO", validation_alias="TACTFUL_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field("json", validation_alias="TACTFUL_LOG_FORMAT")
 
