@@ -24,6 +24,7 @@ import pytest
 from aiohttp import web
 
 from app.settings import Settings
+from app.slack.pacing import SlackPacer
 from app.slack.server import Bot, http_app
 from app.store import Draft
 from tests.fakes.openai_api import DRAFT, FIRST_DRAFT, FakeOpenAI, customer_text, schema_name
@@ -203,8 +204,10 @@ class GatedOpenAI(FakeOpenAI):
         await super().hold(body)
 
 
-async def start_bot(settings: Settings, slack: FakeSlack, llm: FakeOpenAI) -> RunningBot:
-    bot = Bot(settings)
+async def start_bot(
+    settings: Settings, slack: FakeSlack, llm: FakeOpenAI, *, pacer: SlackPacer | None = None
+) -> RunningBot:
+    bot = Bot(settings) if pacer is None else Bot(settings, pacer=pacer)
     runner = web.AppRunner(http_app(bot), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

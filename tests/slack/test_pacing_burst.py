@@ -10,17 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from app.slack.pacing import SlackPacer
-from app.slack.server import Bot, http_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_rate_limits import SlackRateLimits
 from tests.fakes.support_workspace import workspace_seed
-from tests.slack.conftest import REVIEW, RunningBot, bot_settings, wait_until
+from tests.slack.conftest import REVIEW, RunningBot, bot_settings, start_bot, stop_bot, wait_until
 
 SPEED = 10
 BURST = 30
@@ -38,21 +35,11 @@ async def paced(
     limited_slack: FakeSlack, llm: FakeOpenAI, database_url: str
 ) -> AsyncIterator[RunningBot]:
     settings = bot_settings(limited_slack, llm, database_url, TACTFUL_MAX_CONCURRENT_DRAFTS="32")
-    bot = Bot(settings, pacer=SlackPacer(speed=SPEED))
-    runner = web.AppRunner(http_app(bot), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await bot.start()
-    session = aiohttp.ClientSession()
+    running = await start_bot(settings, limited_slack, llm, pacer=SlackPacer(speed=SPEED))
     try:
-        yield RunningBot(bot, limited_slack, llm, f"http://127.0.0.1:{port}", session)
+        yield running
     finally:
-        await session.close()
-        await bot.stop()
-        await runner.cleanup()
-
+        await stop_bot(running)
 
 def complete_cards(slack: FakeSlack) -> list[str]:
     """Review-channel cards that show "Approve & send" now."""

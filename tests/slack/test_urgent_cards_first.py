@@ -14,17 +14,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from app.slack.pacing import SlackPacer
-from app.slack.server import Bot, http_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_rate_limits import SlackRateLimits
 from tests.fakes.support_workspace import workspace_seed
-from tests.slack.conftest import REVIEW, RunningBot, bot_settings, wait_until
+from tests.slack.conftest import REVIEW, RunningBot, bot_settings, start_bot, stop_bot, wait_until
 
 SPEED = 3
 ROUTINE = 12
@@ -58,21 +55,13 @@ async def queued(database_url: str) -> AsyncIterator[RunningBot]:
         slack.seed(workspace_seed())
         settings = bot_settings(slack, llm, database_url, TACTFUL_MAX_CONCURRENT_DRAFTS="32")
         # Strict: the review channel's one post a second from the first card on.
-        bot = Bot(settings, pacer=SlackPacer(speed=SPEED, strict=True))
-        runner = web.AppRunner(http_app(bot), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        await bot.start()
-        session = aiohttp.ClientSession()
+        running = await start_bot(
+            settings, slack, llm, pacer=SlackPacer(speed=SPEED, strict=True)
+        )
         try:
-            yield RunningBot(bot, slack, llm, f"http://127.0.0.1:{port}", session)
+            yield running
         finally:
-            await session.close()
-            await bot.stop()
-            await runner.cleanup()
-
+            await stop_bot(running)
 
 def review_cards(slack: FakeSlack) -> list[str]:
     """The review channel's cards in the order Slack received them, as JSON text."""
