@@ -16,7 +16,7 @@ import pytest
 from app.domain.briefing import BriefingPipeline
 from app.domain.briefing_checks import due_time, keep_traceable
 from app.domain.models import BriefOutput, ThreadMessage
-from app.domain.tokens import estimate_tokens, split_to_budget
+from app.domain.tokens import estimate_messages, estimate_tokens, split_to_budget
 from app.playbook import PlaybookSource
 from tests.factories import PROMPTS_DIR, MakeClient
 from tests.fakes.openai_api import BRIEF, BRIEF_PART, FakeOpenAI, schema_name
@@ -97,6 +97,7 @@ async def test_a_long_thread_is_read_in_parts_that_fit_then_combined(
         words = sum(len(m["content"]) for m in request["messages"])
         assert estimate_tokens("x" * words) <= 8000
     assert "<part number=" in user_text(combines[0]) and "<message id=" not in user_text(combines[0])
+    assert estimate_messages([m["content"] for m in combines[0]["messages"]]) <= 8000
     assert seen[0] == (0, len(parts), 2500) and seen[-1] == (len(parts), len(parts), 2500)
     assert brief.parts == len(parts) and brief.message_count == 2500
 
