@@ -32,7 +32,8 @@ HOW_TO_SET: dict[str, str] = {
     "SLACK_APP_TOKEN": "an app-level token (xapp-…) with connections:write, from Basic Information → App-Level Tokens",
     "OPENAI_API_KEY": "your OpenAI (or compatible server's) API key; for a local server without keys set OPENAI_BASE_URL instead",
     "TACTFUL_REVIEW_CHANNEL": "the ID (C…) of the private channel where agents review suggestion cards",
-    "TACTFUL_SUPPORT_CHANNELS": "the IDs of the channels to watch, comma-separated (C01,C02)",
+    "TACTFUL_SUPPORT_CHANNELS": "the IDs of the channels to watch, comma-separated (C01,C02); "
+    "or TACTFUL_RELAY_CHANNELS for channels where agents paste customer e-mails",
     "TACTFUL_AGENTS": "the user IDs (U…) or user-group ID (S…) allowed to approve, comma-separated",
 }
 
@@ -261,6 +262,8 @@ class Settings(BaseSettings):
         for name in names:
             if name == "OPENAI_API_KEY" and self.openai_base_url:
                 continue  # local OpenAI-compatible servers usually take no key
+            if name == "TACTFUL_SUPPORT_CHANNELS" and self.relay_channels:
+                continue  # a team that only relays e-mails watches relay channels alone
             if not _is_set(self._value_of(name)):
                 how = HOW_TO_SET.get(name, "see the settings table in README.md")
                 missing.append(f"{name} is not set: export {name}=… or add it to .env ({how}).")

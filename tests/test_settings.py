@@ -43,6 +43,16 @@ def test_a_local_llm_server_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.llm_api_key == "not-needed"
 
 
+def test_a_team_that_only_relays_e_mails_needs_no_support_channels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(SettingsError, match="or TACTFUL_RELAY_CHANNELS"):
+        load_settings().require("TACTFUL_SUPPORT_CHANNELS")
+
+    monkeypatch.setenv("TACTFUL_RELAY_CHANNELS", "C0RELAY1")
+    load_settings().require("TACTFUL_SUPPORT_CHANNELS")
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
