@@ -19,8 +19,6 @@ from app.eval_cli import eval_cli
 from app.playbook import PromptSetError
 from app.reporting.cli import report as report_command
 from app.settings import Settings, SettingsError, load_settings
-from app.store import DatabaseURLError, Store, StoreUnavailable
-from app.terminal_view import print_draft, print_stats
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
@@ -103,6 +101,8 @@ def draft(
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
     else:
+        from app.terminal_view import print_draft
+
         print_draft(out, result)
 
 
@@ -186,8 +186,10 @@ def serve(
                 else "; for Socket Mode use --socket with SLACK_APP_TOKEN instead of the signing secret."
             )
         ) from None
+    # Imported here, not with the CLI: each command loads only what it runs.
     from app.logs import configure_logging
     from app.slack.server import serve_http, serve_socket
+    from app.store import DatabaseURLError, StoreUnavailable
 
     configure_logging(
         level=settings.log_level,
@@ -222,6 +224,9 @@ def stats(
     """Acceptance and edit rates, categories and response times, from the store."""
     from dataclasses import asdict
     from datetime import UTC, datetime, timedelta
+
+    from app.store import DatabaseURLError, Store, StoreUnavailable
+    from app.terminal_view import print_stats
 
     settings = _settings()
     since = datetime.now(UTC) - timedelta(days=days) if days else None

@@ -83,8 +83,11 @@ class Fakes:
         return self.llm_url.removesuffix("/v1")
 
     def bot_settings(self, database_url: str, **extra: str) -> dict[str, str]:
+        # The burst compares per-complaint cards with the naive bot's, so incident grouping
+        # is off (its default min size is 3) unless a caller asks for it.
+        settings = {"TACTFUL_INCIDENT_MIN_SIZE": "0", **extra}
         return bot_environment(
-            slack_url=self.slack_url, openai_url=self.llm_url, database_url=database_url, **extra
+            slack_url=self.slack_url, openai_url=self.llm_url, database_url=database_url, **settings
         )
 
 

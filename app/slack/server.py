@@ -8,6 +8,7 @@ store is migrated, ``auth.test`` has passed and the job worker runs; then
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -44,6 +45,7 @@ from app.slack.playbook_alerts import PlaybookAlerts, home_section
 from app.store import Store, StoreUnavailable
 from app.store.migrate import MigrationFailed, migrate_in_child
 from app.usecases import Desk, DeskSettings, build_desk
+from app.usecases.ack_first import AckFirst
 from app.usecases.incidents import ServerEmbedder
 
 if TYPE_CHECKING:
@@ -301,8 +303,14 @@ class Bot:
 def http_app(bot: Bot) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        if not bot.ready or bot.app is None:
+        if not bot.ready or bot.app is None or bot.desk is None:
             return web.Response(status=503, text="starting")
+        # Drafting jobs step aside while Slack waits for this ack (app/usecases/ack_first.py).
+        with bot.desk.ack_first.acking():
+            return await _answer(request, started)
+
+    async def _answer(request: web.Request, started: float) -> web.StreamResponse:
+        assert bot.app is not None
         body = await request.text()
         # Checked before Bolt parses anything: an unsigned body is never parsed or logged.
         if bot.verifier is not None and not _signed_by_slack(bot.verifier, request, body):
@@ -407,7 +415,9 @@ async def _socket_url(client: AsyncWebClient, app_token: str, api_url: str) -> s
     return str(response["url"])
 
 
-def _measured_socket_handler(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+def _measured_socket_handler(
+    app: AsyncApp, app_token: str, acks: AckFirst | None = None
+) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode handler, counting each envelope's ack as ``http_app`` counts requests."""
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
     from slack_bolt.adapter.socket_mode.async_internals import (
@@ -423,11 +433,14 @@ def _measured_socket_handler(app: AsyncApp, app_token: str) -> AsyncSocketModeHa
         ) -> None:
             started, sent_at = time.perf_counter(), time.time()
             retry = str(req.retry_attempt) if req.retry_attempt else None
-            with structlog.contextvars.bound_contextvars(
-                request_id=uuid.uuid4().hex[:12], slack_retry=retry
+            with (
+                acks.acking() if acks else contextlib.nullcontext(),
+                structlog.contextvars.bound_contextvars(
+                    request_id=uuid.uuid4().hex[:12], slack_retry=retry
+                ),
             ):
                 response = await run_async_bolt_app(self.app, req)
-            await send_async_response(client, req, response, sent_at)
+                await send_async_response(client, req, response, sent_at)
             _count_ack("socket", response.status, started)
 
     return MeasuredSocketModeHandler(app, app_token)
@@ -447,7 +460,9 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
         assert bot.app is not None and settings.slack_app_token is not None
         app_token = settings.slack_app_token.get_secret_value()
         url = await _socket_url(bot.app.client, app_token, settings.slack_api_url)
-        handler = _measured_socket_handler(bot.app, app_token)
+        handler = _measured_socket_handler(
+            bot.app, app_token, bot.desk.ack_first if bot.desk else None
+        )
         # The checked URL serves the first connection: no second call to a rate-limited method.
         handler.client.wss_uri = url
         await handler.connect_async()  # type: ignore[no-untyped-call]

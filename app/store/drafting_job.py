@@ -18,10 +18,13 @@ instance loading.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from typing import cast
 
-from app.domain.draft_life import DraftMove, DraftState
+from sqlalchemy import Select, Table, bindparam, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.draft_life import DraftMove, DraftState, target_of
 from app.domain.models import DraftResult
 from app.store.drafts import DraftQueries, move_update, result_columns
 from app.store.records import Complaint, Draft
@@ -29,6 +32,7 @@ from app.store.tables import ComplaintRow, DraftRow
 
 _COMPLAINTS = ComplaintRow.__table__
 _DRAFTS = DraftRow.__table__
+_OTHERS = _COMPLAINTS.alias("others")
 
 _COMPLAINT_BY_ID: Select[tuple[object, ...]] = select(_COMPLAINTS).where(
     _COMPLAINTS.c.id == bindparam("complaint_id")
@@ -98,11 +102,13 @@ class DraftingJobQueries(DraftQueries):
         async with self._write() as session:
             if permalink:
                 await session.execute(
-                    update(ComplaintRow)
-                    .where(ComplaintRow.id == complaint_id, ComplaintRow.permalink.is_(None))
+                    update(cast(Table, _COMPLAINTS))
+                    .where(_COMPLAINTS.c.id == complaint_id, _COMPLAINTS.c.permalink.is_(None))
                     .values(permalink=permalink)
-                    .execution_options(synchronize_session=False)
                 )
+            first = await self._insert_first_draft(session, complaint_id, result)
+            if first is not None:
+                return first
             draft = await self._start_draft_in(session, complaint_id)
             if draft.status != DraftState.DRAFTING:
                 return None
@@ -117,3 +123,46 @@ class DraftingJobQueries(DraftQueries):
             assert row is not None
             return Draft.from_row(row)  # type: ignore[arg-type]
 
+    async def _insert_first_draft(
+        self, session: AsyncSession, complaint_id: int, result: DraftResult
+    ) -> Draft | None:
+        """The usual case in one statement: the complaint's first draft, stored as pending.
+
+        Only when the complaint has no draft yet and nobody else wrote in its
+        thread (so nothing can be newer); otherwise None, and ``_start_draft_in``
+        decides the version and whether the customer wrote since, as before.
+        """
+        now = self._clock()
+        values: dict[str, object] = {
+            **_FIRST_DRAFT_DEFAULTS, **result_columns(result),
+            "complaint_id": complaint_id, "status": target_of(DraftMove.FILL).value,
+            "created_at": now, "updated_at": now,
+        }
+        names = sorted(values)
+        source = select(
+            *(bindparam(f"v_{name}", values[name], type_=_DRAFTS.c[name].type) for name in names)
+        ).where(
+            _COMPLAINTS.c.id == complaint_id,
+            ~exists().where(_DRAFTS.c.complaint_id == complaint_id),
+            ~exists().where(
+                _OTHERS.c.channel_id == _COMPLAINTS.c.channel_id,
+                _OTHERS.c.thread_ts == _COMPLAINTS.c.thread_ts,
+                _OTHERS.c.source == "watch",
+                _OTHERS.c.id != complaint_id,
+            ),
+        )
+        statement = (
+            insert(DraftRow)
+            .from_select([_DRAFTS.c[name] for name in names], source)
+            .returning(*_DRAFTS.c)
+        )
+        row = (await session.execute(statement)).first()
+        return Draft.from_row(row) if row is not None else None  # type: ignore[arg-type]
+
+
+# What ``_start_draft_in`` gives a new version, less what the model's result fills.
+_FIRST_DRAFT_DEFAULTS: dict[str, object] = {
+    "version": 1, "final_text": None, "card_channel": None, "card_ts": None,
+    "decided_by": None, "decided_at": None, "discard_reason": None, "sent_channel": None,
+    "sent_ts": None, "send_attempts": 0,
+}

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.store.inline_sqlite import inline_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Execution option that asks the SQLite begin hook for BEGIN IMMEDIATE: the
@@ -128,7 +130,8 @@ def create_store_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the async engine for a user-written database URL."""
     parsed = make_url(async_url(url))
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(parsed, echo=echo)
+        # Each SQLite call runs at once on the loop, not via aiosqlite's thread (why: there).
+        engine = create_async_engine(parsed, echo=echo, async_creator=inline_creator(parsed))
         _install_sqlite_hooks(engine)
         return engine
     parsed, connect_args = _postgres_connect_args(parsed)

@@ -86,9 +86,24 @@ class StoreSessions:
         jump the queue of this process's writers.
         """
         turns = self._writer_turns
-        turn = turns.turn(urgent=urgent) if turns is not None else nullcontext()
-        async with turn, self._one_at_a_time, self._write_sessions.begin() as session:
-            yield session
+        if turns is None:
+            async with self._one_at_a_time, self._write_sessions.begin() as session:
+                yield session
+            return
+        # A SQLite file: commit at once. SQLAlchemy's context manager commits in a new
+        # task, so the loop would run other work while this transaction holds the write
+        # lock, and SQLite calls run on the loop (inline_sqlite.py): another store's
+        # BEGIN IMMEDIATE would then wait out the busy timeout with the loop stopped.
+        async with turns.turn(urgent=urgent):
+            session = self._write_sessions()
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                await session.close()
 
     def _lease_time(self, after_s: float = 0.0) -> ColumnElement[datetime]:
         """``after_s`` seconds from now, by the clock every host agrees on.

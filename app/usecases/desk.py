@@ -16,6 +16,7 @@ from app.domain.drafting import DraftingPipeline
 from app.domain.incidents import Embedder, LexicalEmbedder
 from app.domain.ports import PlaybookFor
 from app.store import Job, Store
+from app.usecases.ack_first import AckFirst
 from app.usecases.approve import ApproveAndSend
 from app.usecases.brief import BriefSlack, BriefThread
 from app.usecases.cards import CardDesk
@@ -77,6 +78,8 @@ class Desk:
     jobs: JobRunner
     # None when the Slack port cannot draw incident cards (the use-case tests' fake).
     incidents: IncidentDesk | None = None
+    # Acks in flight, and the few jobs at a time past their model answer (ack_first.py).
+    ack_first: AckFirst = field(default_factory=AckFirst)
 
 
 def build_desk(
@@ -91,10 +94,13 @@ def build_desk(
     home_team_id: str | None,
     incident_cards: IncidentCardPort | None = None,
     embedder: Embedder | None = None,
+    ack_first: AckFirst | None = None,
 ) -> Desk:
+    ack_first = ack_first or AckFirst()
     cards = CardDesk(store, slack)
     reader = ConversationReader(store, slack, max_history_chars=settings.max_history_chars)
     draft = DraftComplaint(store, drafting, reader, cards)
+    draft.ack_first = ack_first
     regenerate = Regenerate(*draft.collaborators())
     follow_through = FollowThrough(
         store,
@@ -175,6 +181,7 @@ def build_desk(
         ),
         cards=cards,
         incidents=incidents,
+        ack_first=ack_first,
         jobs=JobRunner(
             store,
             {"draft": run_draft, "regenerate": run_regenerate, **incident_jobs},
@@ -182,5 +189,6 @@ def build_desk(
             concurrency=settings.concurrency,
             lease_s=settings.lease_s,
             give_up=give_up,
+            ack_first=ack_first,
         ),
     )

@@ -28,6 +28,7 @@ from app.domain.relay import read_relayed
 from app.domain.secrets import mask_credentials
 from app.store import Complaint, Draft, Store
 from app.store.incidents import Placement
+from app.usecases.ack_first import AckFirst
 from app.usecases.cards import CardDesk
 from app.usecases.ports import SlackFailure, SlackPort
 from app.usecases.relay_intake import pasted_history
@@ -147,6 +148,8 @@ class DraftComplaint(ModelWork):
     # Set by build_desk when grouping is on: a complaint in an incident is shown on
     # the incident card, and only the incident's lead is drafted (once, for all).
     incidents: Incidents | None = None
+    # Set by build_desk: acks go first while a burst's answers come back (ack_first.py).
+    ack_first: AckFirst | None = None
 
     async def __call__(self, *, complaint_id: int, force: bool = False) -> None:
         # One read for both: under a burst every store round trip is CPU on the loop.
@@ -187,17 +190,35 @@ class DraftComplaint(ModelWork):
             metrics.MESSAGES_SEEN.labels(outcome=f"not_drafted_{result.triage.kind}").inc()
             log.info("message_needs_no_reply", kind=result.triage.kind)
             return
+        # A few jobs at a time store their draft, stepping aside for acks: under a burst
+        # the answers come back while Slack is still waiting for acks (ack_first.py). The
+        # card's post waits in the Slack pacer instead, where urgent cards go first.
+        if self.ack_first is None:
+            complaint, draft = await self._store_draft(complaint, result)
+        else:
+            async with self.ack_first.after_model():
+                complaint, draft = await self._store_draft(complaint, result)
+        if draft is None:
+            return
+        structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
+        metrics.DRAFTS.labels(outcome="drafted").inc()
+        await self._let_acks_pass()
+        await self._show(complaint, draft.id)
+
+    async def _store_draft(
+        self, complaint: Complaint, result: DraftResult
+    ) -> tuple[Complaint, Draft | None]:
         # Stored before any Slack call, with the card's link, in one transaction:
         # from here on a re-run only posts the card.
         complaint = replace(complaint, permalink=await self._reader.permalink(complaint))
         draft = await self._store.save_new_draft(
             complaint_id=complaint.id, result=result, permalink=complaint.permalink
         )
-        if draft is None:
-            return
-        structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
-        metrics.DRAFTS.labels(outcome="drafted").inc()
-        await self._show(complaint, draft.id)
+        return complaint, draft
+
+    async def _let_acks_pass(self) -> None:
+        if self.ack_first is not None:
+            await self.ack_first.let_acks_pass()
 
     async def _show(self, complaint: Complaint, draft_id: int) -> None:
         """One chat.postMessage of the filled card (or an update of the card a Retry kept)."""

@@ -20,11 +20,12 @@ import structlog
 
 from app import metrics
 from app.store import Job, Store
+from app.usecases.ack_first import AckFirst
 from app.usecases.ports import SlackFailure
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = 10.0
 POLL_S = 1.0
 RETRY_S = 5.0
 MAX_ATTEMPTS = 5
@@ -45,8 +46,11 @@ class JobRunner:
         concurrency: int,
         lease_s: float,
         give_up: GiveUp,
+        ack_first: AckFirst | None = None,
     ) -> None:
         self._store = store
+        # Claims step aside while Slack waits for an ack (ack_first.py).
+        self._ack_first = ack_first or AckFirst()
         self._handlers = handlers
         self._worker_id = worker_id
         self._give_up = give_up
@@ -55,8 +59,9 @@ class JobRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._lease_s = lease_s
-        # Several heartbeats per lease, so one slow store write never loses a live job.
-        self._heartbeat_s = min(HEARTBEAT_S, lease_s / 4)
+        # Three heartbeats per lease, so one slow store write never loses a live job; not
+        # more: under a burst each is a turn at SQLite's one write lock that acks wait for.
+        self._heartbeat_s = min(HEARTBEAT_S, lease_s / 3)
 
     def wake(self) -> None:
         self._wake.set()
@@ -66,6 +71,7 @@ class JobRunner:
         look_first = True
         while not self._stopping:
             free = await self._free_slots()
+            await self._ack_first.let_acks_pass()
             # Woken for a new job, or just after a claim: there is most likely work,
             # so skip the idle poll's read and claim straight away.
             look_first = look_first and not self._wake.is_set()

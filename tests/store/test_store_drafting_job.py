@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import TYPE_CHECKING
+
+import pytest
 
 from app.store import Store
 
 if TYPE_CHECKING:
-    from conftest import StoreFactory
+    from conftest import StoreFactory, StoreOpener
 
 LINK = "https://acme.slack.com/archives/C_SUPPORT/p1712000000000100"
 
@@ -72,3 +76,48 @@ async def test_a_failed_draft_is_superseded_by_a_new_version_with_its_card(
     assert old is not None and old.status == "superseded"
     assert await store.draft_and_complaint(draft_id=10_000) is None
     assert await store.draft_job_start(complaint_id=10_000) == (None, None)
+
+
+async def test_a_first_draft_stored_in_one_statement_matches_the_versioned_path(
+    store: Store, factory: StoreFactory,
+) -> None:
+    # Alone in its thread: the one-statement insert. Below an older message of the
+    # same thread: the version is chosen row by row. Both must store the same draft.
+    alone = await store.accept_complaint(complaint=factory.complaint("1712000000.000100"))
+    root = await store.accept_complaint(complaint=factory.complaint("1712000000.000200"))
+    below = await store.accept_complaint(complaint=factory.complaint(
+        "1712000000.000300", thread_ts="1712000000.000200"))
+    assert alone is not None and root is not None and below is not None
+
+    fast = await store.save_new_draft(complaint_id=alone.complaint_id, result=factory.result())
+    versioned = await store.save_new_draft(
+        complaint_id=below.complaint_id, result=factory.result())
+
+    assert fast is not None and versioned is not None
+    same = {"id", "complaint_id", "created_at", "updated_at"}
+    assert {k: v for k, v in vars(fast).items() if k not in same} == {
+        k: v for k, v in vars(versioned).items() if k not in same}
+    assert fast == await store.get_draft(draft_id=fast.id)
+    # The thread's root has a newer message below it: nothing to fill, as before.
+    assert await store.save_new_draft(complaint_id=root.complaint_id,
+                                      result=factory.result()) is None
+
+
+async def test_sqlite_calls_run_on_the_loop_and_a_write_never_hands_it_over(
+    open_store: StoreOpener, database_url: str, factory: StoreFactory,
+) -> None:
+    # Two stores on one SQLite file, writing at once: a write that let the loop run
+    # between its statements and its COMMIT would leave the other store's BEGIN
+    # IMMEDIATE waiting on the busy timeout (app/store/inline_sqlite.py).
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL goes through asyncpg")
+    one, two = await open_store(), await open_store()
+    threads = threading.active_count()
+
+    accepted = await asyncio.gather(*(
+        store.accept_complaint(complaint=factory.complaint(f"1712000000.{n:06d}"))
+        for n in range(20) for store in (one, two)
+    ))
+
+    assert sum(a is not None for a in accepted) == 20
+    assert threading.active_count() == threads, "no driver thread per connection"
