@@ -274,4 +274,9 @@ def manifest(
 
 
 def main() -> None:
+    from app.logs import configure_logging
+
+    # structlog's default prints to stdout, where a retry warning would break `--json`
+    # output; every command logs to stderr, and `serve` sets its own level and format.
+    configure_logging(level="WARNING", fmt="console")
     cli()
