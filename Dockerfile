@@ -8,6 +8,8 @@ RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y tact
 
 COPY app ./app
 COPY prompts ./prompts
+# The eval suite, so `tactful eval evals/` can gate a prompt change from the image too.
+COPY evals ./evals
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 tactful \
     && mkdir -p /data && chown tactful /data
