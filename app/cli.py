@@ -188,7 +188,8 @@ def serve(
         ) from None
     # Imported here, not with the CLI: each command loads only what it runs.
     from app.logs import configure_logging
-    from app.slack.server import serve_http, serve_socket
+    from app.slack.server import serve_http
+    from app.slack.socket_mode import serve_socket
     from app.store import DatabaseURLError, StoreUnavailable
 
     configure_logging(

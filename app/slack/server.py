@@ -1,4 +1,6 @@
-"""Running the bot: HTTP mode (aiohttp) or Socket Mode, plus /healthz and /metrics.
+"""Running the bot: the Bot itself, HTTP mode (aiohttp), /healthz and /metrics.
+
+Socket Mode, which runs the same Bot over Slack's socket, is in ``socket_mode.py``.
 
 The HTTP server listens at once and answers /healthz with 503 until the
 store is migrated, ``auth.test`` has passed and the job worker runs; then
@@ -8,7 +10,6 @@ store is migrated, ``auth.test`` has passed and the job worker runs; then
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -16,7 +17,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
@@ -45,11 +45,7 @@ from app.slack.playbook_alerts import PlaybookAlerts, home_section
 from app.store import Store, StoreUnavailable
 from app.store.migrate import MigrationFailed, migrate_in_child
 from app.usecases import Desk, DeskSettings, build_desk
-from app.usecases.ack_first import AckFirst
 from app.usecases.incidents import ServerEmbedder
-
-if TYPE_CHECKING:
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 log = structlog.get_logger(__name__)
 
@@ -329,7 +325,7 @@ def http_app(bot: Bot) -> web.Application:
             except ValueError:
                 return web.Response(status=400, text="malformed payload")
             response = await bot.app.async_dispatch(bolt_request)
-        _count_ack(_kind(request), response.status, started)
+        count_ack(_kind(request), response.status, started)
         return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -363,7 +359,7 @@ def _signed_by_slack(verifier: SignatureVerifier, request: web.Request, body: st
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
-def _count_ack(kind: str, status: int, started: float) -> None:
+def count_ack(kind: str, status: int, started: float) -> None:
     """One Slack request answered, over HTTP or the socket: the same two metrics."""
     metrics.ACK_SECONDS.observe(time.perf_counter() - started)
     metrics.SLACK_REQUESTS.labels(kind=kind, status=str(status)).inc()
@@ -374,7 +370,7 @@ def _kind(request: web.Request) -> str:
     return "json" if "json" in content_type else "form"
 
 
-async def _until_signalled() -> None:
+async def until_signalled() -> None:
     """Wait for SIGTERM (docker stop) or SIGINT, so shutdown closes the store cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -396,80 +392,7 @@ async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     log.info("http_listening", host=host, port=port, events_path="/slack/events")
     try:
         await bot.start()
-        await _until_signalled()
+        await until_signalled()
     finally:
         await bot.stop()
         await runner.cleanup()
-
-
-async def _socket_url(client: AsyncWebClient, app_token: str, api_url: str) -> str:
-    """Check SLACK_APP_TOKEN before connecting: slack_sdk would retry a refused token forever."""
-    try:
-        response = await client.apps_connections_open(app_token=app_token)
-    except SlackApiError as exc:
-        raise SettingsError(
-            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}) at {api_url}: use an "
-            "app-level token (xapp-…) with connections:write from Basic Information → App-Level "
-            "Tokens, and turn Socket Mode on."
-        ) from None
-    return str(response["url"])
-
-
-def _measured_socket_handler(
-    app: AsyncApp, app_token: str, acks: AckFirst | None = None
-) -> AsyncSocketModeHandler:
-    """Bolt's Socket Mode handler, counting each envelope's ack as ``http_app`` counts requests."""
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-    from slack_bolt.adapter.socket_mode.async_internals import (
-        run_async_bolt_app,
-        send_async_response,
-    )
-    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
-    from slack_sdk.socket_mode.request import SocketModeRequest
-
-    class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-        async def handle(
-            self, client: AsyncBaseSocketModeClient, req: SocketModeRequest
-        ) -> None:
-            started, sent_at = time.perf_counter(), time.time()
-            retry = str(req.retry_attempt) if req.retry_attempt else None
-            with (
-                acks.acking() if acks else contextlib.nullcontext(),
-                structlog.contextvars.bound_contextvars(
-                    request_id=uuid.uuid4().hex[:12], slack_retry=retry
-                ),
-            ):
-                response = await run_async_bolt_app(self.app, req)
-                await send_async_response(client, req, response, sent_at)
-            _count_ack("socket", response.status, started)
-
-    return MeasuredSocketModeHandler(app, app_token)
-
-
-async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
-    bot = Bot(settings, socket_mode=True, migrate_in_child=True)
-    runner: web.AppRunner | None = None
-    handler: AsyncSocketModeHandler | None = None
-    try:
-        if port:
-            # Health and metrics stay available in Socket Mode for container probes.
-            runner = web.AppRunner(http_app(bot), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "0.0.0.0", port).start()
-        await bot.start()
-        assert bot.app is not None and settings.slack_app_token is not None
-        app_token = settings.slack_app_token.get_secret_value()
-        url = await _socket_url(bot.app.client, app_token, settings.slack_api_url)
-        handler = _measured_socket_handler(
-            bot.app, app_token, bot.desk.ack_first if bot.desk else None
-        )
-        # The checked URL serves the first connection: no second call to a rate-limited method.
-        handler.client.wss_uri = url
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        await _until_signalled()
-    finally:
-        if handler is not None:
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        await bot.stop()
-        if runner:
-            await runner.cleanup()

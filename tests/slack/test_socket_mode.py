@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.settings import Settings, SettingsError
-from app.slack.server import serve_socket
+from app.slack.socket_mode import serve_socket
 from app.store import Store
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.signing import (
