@@ -10,23 +10,17 @@ resolved offline), or else the customer.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from app.cli_output import fail, out, print_json, run_model_work, settings_or_fail
 from app.domain.models import Brief, BriefItem, ThreadMessage
-from app.domain.ports import LLMError
-from app.playbook import PromptSetError
-from app.settings import Settings, SettingsError, load_settings
-
-out = Console()
-err = Console(stderr=True)
+from app.settings import Settings
 
 
 class ThreadFileError(ValueError):
@@ -87,37 +81,23 @@ def brief(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Brief an exported thread for escalation (same pipeline as the bot)."""
-    try:
-        settings = load_settings()
-        settings.require("OPENAI_API_KEY")
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    settings = settings_or_fail("OPENAI_API_KEY")
     try:
         raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
         messages = load_thread(
             json.loads(raw), agents=set(settings.agents) | set(agent or []), thread_ts=thread
         )
     except OSError as exc:
-        raise _fail(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise fail(f"cannot read {file}: {exc.strerror or exc}") from None
     except (ValueError, ThreadFileError) as exc:
-        raise _fail(f"{file} is not a thread export: {exc}") from None
+        raise fail(f"{file} is not a thread export: {exc}") from None
     if not messages:
-        raise _fail("the thread has no messages with text to summarize.")
-    try:
-        result = asyncio.run(run_brief(settings, messages))
-    except PromptSetError as exc:
-        raise _fail("the prompt files have errors:\n" + str(exc)) from None
-    except LLMError as exc:
-        raise _fail(str(exc), code=3) from None
+        raise fail("the thread has no messages with text to summarize.")
+    result = run_model_work(run_brief(settings, messages))
     if as_json:
-        out.print_json(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+        print_json(result)
     else:
         print_brief(result)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]tactful:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _items(title: str, items: list[BriefItem]) -> None:

@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 
 from app.brief_cli import brief as brief_command
+from app.cli_output import err, fail, out, print_json, run_model_work, settings_or_fail
 from app.domain.limits import cap_text
 from app.domain.models import TONES, Complaint, DraftResult
-from app.domain.ports import LLMError
 from app.eval_cli import eval_cli
 from app.playbook import PromptSetError
 from app.reporting.cli import report as report_command
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import Settings, SettingsError
 
 cli = typer.Typer(
     help="tactful: empathetic reply drafts for support teams, approved by a human.",
@@ -33,20 +32,10 @@ cli.add_typer(eval_cli, name="eval")
 cli.command(name="report")(report_command)
 cli.command(name="brief")(brief_command)
 
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]tactful:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    return settings_or_fail()
 
 
 @cli.command()
@@ -69,17 +58,17 @@ def draft(
 ) -> None:
     """Draft a reply to a complaint from the terminal (same pipeline as the bot)."""
     if tone is not None and tone not in TONES:
-        raise _fail(f"--tone must be one of {', '.join(TONES)} (got {tone!r}).")
+        raise fail(f"--tone must be one of {', '.join(TONES)} (got {tone!r}).")
     text = sys.stdin.read() if file == "-" else _read(Path(file))
     if not text.strip():
-        raise _fail(
+        raise fail(
             "the complaint is empty: pass a file with the customer's message, or - and pipe it in."
         )
     settings = _settings()
     try:
         settings.require("OPENAI_API_KEY")
     except SettingsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     capped = cap_text(text.strip(), settings.max_message_chars)
     if capped.cut:
         err.print(
@@ -92,14 +81,9 @@ def draft(
     if guidance:
         guidance = cap_text(guidance, settings.max_message_chars).text
     complaint = Complaint(text=capped.text, channel_context=channel_context)
-    try:
-        result = asyncio.run(_draft(settings, complaint, tone=tone, guidance=guidance))
-    except PromptSetError as exc:
-        raise _fail("the prompt files have errors:\n" + str(exc)) from None
-    except LLMError as exc:
-        raise _fail(str(exc), code=3) from None
+    result = run_model_work(_draft(settings, complaint, tone=tone, guidance=guidance))
     if as_json:
-        out.print_json(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+        print_json(result)
     else:
         from app.terminal_view import print_draft
 
@@ -123,9 +107,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise _fail(f"{path}: no such file.") from None
+        raise fail(f"{path}: no such file.") from None
     except UnicodeDecodeError:
-        raise _fail(f"{path}: not UTF-8 text.") from None
+        raise fail(f"{path}: not UTF-8 text.") from None
 
 
 @prompts_cli.command("check")
@@ -177,7 +161,7 @@ def serve(
     try:
         settings.require(*slack, "OPENAI_API_KEY", *watching)
     except SettingsError as exc:
-        raise _fail(
+        raise fail(
             f"cannot start the bot yet:\n{exc}\n"
             "Then run the same command again. README.md → Quickstart walks through creating the Slack app"
             + (
@@ -212,7 +196,7 @@ def serve(
         else:
             asyncio.run(serve_http(settings, host=host, port=port))
     except (SettingsError, PromptSetError, StoreUnavailable, DatabaseURLError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
         pass
 
@@ -242,7 +226,7 @@ def stats(
     try:
         figures = asyncio.run(read())
     except (StoreUnavailable, DatabaseURLError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(asdict(figures), default=str))
         return
@@ -271,7 +255,7 @@ def manifest(
 
         print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
     else:
-        raise _fail("--format must be json or yaml.")
+        raise fail("--format must be json or yaml.")
 
 
 def main() -> None:

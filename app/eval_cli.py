@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
+from app.cli_output import err, fail, out, settings_or_fail
 from app.playbook import PromptSetError
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import Settings
 
 
 class _RunByDefault(TyperGroup):
@@ -43,22 +43,10 @@ eval_cli = typer.Typer(
     add_completion=False,
 )
 
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]tactful:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _settings(prompts: Path | None = None, *, needs_key: bool = True) -> Settings:
-    try:
-        settings = load_settings()
-        if needs_key:
-            settings.require("OPENAI_API_KEY")
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    settings = settings_or_fail(*(["OPENAI_API_KEY"] if needs_key else []))
     if prompts is not None:
         settings = settings.model_copy(update={"prompts_dir": prompts})
     return settings
@@ -98,7 +86,7 @@ def run(
     try:
         cases = load_cases(target)
     except PromptSetError as exc:
-        raise _fail(f"the case files have errors:\n{exc}") from None
+        raise fail(f"the case files have errors:\n{exc}") from None
     with ExitStack() as stack:
         try:
             sets = []
@@ -110,9 +98,9 @@ def run(
             for prompt_set in sets:
                 prompt_set.check(cases)
         except ValueError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         except PromptSetError as exc:
-            raise _fail(f"the prompt files or case playbooks have errors:\n{exc}") from None
+            raise fail(f"the prompt files or case playbooks have errors:\n{exc}") from None
         started = time.perf_counter()
         suites, grades = asyncio.run(_run_all(settings, sets, cases, concurrency, rubric))
         seconds = time.perf_counter() - started
@@ -251,12 +239,12 @@ def import_cases(
     try:
         past = asyncio.run(read())
     except (StoreUnavailable, DatabaseURLError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     done = write_cases(past, out_dir, overwrite=overwrite)
     for path in done.skipped:
         err.print(f"[yellow]kept[/] {path}: it exists (--overwrite replaces it)", highlight=False)
     if not done.written and not done.skipped:
-        raise _fail("no sent replies stored yet: cases come from complaints agents answered.", 1)
+        raise fail("no sent replies stored yet: cases come from complaints agents answered.", 1)
     out.print(f"Wrote {len(done.written)} case file(s) to {out_dir}.", highlight=False)
 
 
@@ -279,11 +267,11 @@ def stored(
     try:
         report = asyncio.run(replay_stored(settings, limit=limit, days=days, status=err.status))
     except (StoreUnavailable, DatabaseURLError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except PromptSetError as exc:
-        raise _fail("the prompt files have errors:\n" + str(exc)) from None
+        raise fail("the prompt files have errors:\n" + str(exc)) from None
     if report is None:
-        raise _fail(
+        raise fail(
             "no stored drafts to replay yet: they come from the bot (or widen --days).", code=1
         )
     if as_json:

@@ -12,9 +12,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from app.cli_output import err, fail, settings_or_fail
 from app.reporting.html_page import render_html
 from app.reporting.text import render_csv, render_table
-from app.settings import SettingsError, load_settings
 from app.store import DatabaseURLError, Store, StoreUnavailable
 from app.store.report import PHRASE_SAMPLE, Report
 
@@ -61,12 +61,7 @@ def report(
     )] = PHRASE_SAMPLE,
 ) -> None:
     """What agents accept, edit and discard, by prompt version, playbook and category."""
-    err = Console(stderr=True)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        err.print(f"[bold red]tactful:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+    settings = settings_or_fail()
     now = datetime.now(UTC)
     start = parse_since(since, now=now)
 
@@ -82,8 +77,7 @@ def report(
     try:
         figures = asyncio.run(read())
     except (StoreUnavailable, DatabaseURLError) as exc:
-        err.print(f"[bold red]tactful:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     if output_format is Format.table:
         console = Console(file=output.open("w", encoding="utf-8")) if output else Console()
         render_table(console, figures)
