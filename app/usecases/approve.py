@@ -27,7 +27,7 @@ from app.usecases.ports import SlackFailure, SlackPort, slack_did_not_post
 
 log = structlog.get_logger(__name__)
 
-_WHY_NOT: dict[DraftState | None, str] = {
+WHY_NOT_SENDABLE: dict[DraftState | None, str] = {
     DraftState.SENDING: "Another agent is sending this reply right now.",
     # Still pending after a lost claim: another reply to the same customer message went out.
     DraftState.PENDING: "Another reply to this customer message is being sent or was sent.",
@@ -108,7 +108,7 @@ class ApproveAndSend:
         if claim.changed:
             return SendOutcome(False, CHANGED_SINCE_SEEN)
         if claim.draft is None:
-            return SendOutcome(False, _WHY_NOT.get(claim.state, "This draft cannot be sent now."))
+            return SendOutcome(False, WHY_NOT_SENDABLE.get(claim.state, "This draft cannot be sent now."))
         claimed = claim.draft
         complaint = await self._store.get_complaint(complaint_id=claimed.complaint_id)
         assert complaint is not None

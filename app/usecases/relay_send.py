@@ -20,7 +20,7 @@ from app import metrics
 from app.domain.approval import fingerprint, sendable
 from app.domain.draft_life import DraftState
 from app.store import Draft, Store
-from app.usecases.approve import _WHY_NOT, BLOCKED, CHANGED_SINCE_SEEN, SendOutcome
+from app.usecases.approve import BLOCKED, CHANGED_SINCE_SEEN, WHY_NOT_SENDABLE, SendOutcome
 from app.usecases.cards import CardDesk
 
 log = structlog.get_logger(__name__)
@@ -72,7 +72,7 @@ class MarkRelayedSent:
         if claim.changed:
             return SendOutcome(False, CHANGED_SINCE_SEEN)
         if claim.draft is None:
-            return SendOutcome(False, _WHY_NOT.get(claim.state, "This draft cannot be sent now."))
+            return SendOutcome(False, WHY_NOT_SENDABLE.get(claim.state, "This draft cannot be sent now."))
         await self._store.mark_sent(
             draft_id=draft_id, attempt=claim.draft.send_attempts, channel=complaint.channel_id,
             ts="",
