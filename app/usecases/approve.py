@@ -20,7 +20,7 @@ import structlog
 from app import metrics
 from app.domain.approval import fingerprint, sendable
 from app.domain.draft_life import DraftState
-from app.store import Store
+from app.store import Draft, Store
 from app.usecases.cards import CardDesk
 from app.usecases.commitments import FollowThrough, TimeZones
 from app.usecases.ports import SlackFailure, SlackPort, slack_did_not_post
@@ -65,6 +65,20 @@ class SendOutcome:
     mark_sent: str | None = None
 
 
+COPY_READY = (
+    "Here is the reply, ready to paste into your e-mail or chat with the customer. "
+    "Nothing was sent: press *Mark as sent* once you have sent it."
+)
+
+
+def copy_ready(draft: Draft) -> SendOutcome:
+    """What Approve answers for a relayed customer: the text, and the value Mark as sent carries."""
+    return SendOutcome(
+        False, COPY_READY, text_for_agent=sendable(draft.text),
+        mark_sent=f"{draft.id}:{fingerprint(draft.text)}",
+    )
+
+
 class ApproveAndSend:
     def __init__(
         self,
@@ -95,11 +109,10 @@ class ApproveAndSend:
             return SendOutcome(False, CHANGED_SINCE_SEEN)
         if current.status == DraftState.PENDING and current.blocked:
             return SendOutcome(False, BLOCKED)
-        if current.status == DraftState.PENDING and await self._relayed(current.complaint_id):
+        complaint = await self._store.get_complaint(complaint_id=current.complaint_id)
+        assert complaint is not None
+        if current.status == DraftState.PENDING and complaint.is_relayed:
             # An e-mail or chat customer: nothing is posted, the agent gets the text to paste.
-            # (Imported here: relay_send builds on this module's outcomes and messages.)
-            from app.usecases.relay_send import copy_ready
-
             return copy_ready(current)
         text = sendable(current.text)
         claim = await self._store.claim_for_send(
@@ -110,8 +123,6 @@ class ApproveAndSend:
         if claim.draft is None:
             return SendOutcome(False, WHY_NOT_SENDABLE.get(claim.state, "This draft cannot be sent now."))
         claimed = claim.draft
-        complaint = await self._store.get_complaint(complaint_id=claimed.complaint_id)
-        assert complaint is not None
         thread_ts = complaint.thread_ts or complaint.message_ts
 
         attempt = claimed.send_attempts
@@ -164,10 +175,6 @@ class ApproveAndSend:
         await self._cards.refresh(draft_id)
         await self._follow_through(draft_id=draft_id)
         return SendOutcome(True, "Sent.")
-
-    async def _relayed(self, complaint_id: int) -> bool:
-        complaint = await self._store.get_complaint(complaint_id=complaint_id)
-        return complaint is not None and complaint.is_relayed
 
     async def _unconfirmed(self, draft_id: int, error: str) -> SendOutcome:
         """Slack may have posted: the draft stays sending until the sweep looks in the thread."""

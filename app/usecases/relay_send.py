@@ -2,7 +2,7 @@
 
 A relayed customer wrote by e-mail or chat, so nothing is ever posted into
 the relay thread as if it reached them.  Approve hands the agent the exact
-text to paste (``copy_ready``), and leaves the draft pending: it still
+text to paste (``approve.copy_ready``), and leaves the draft pending: it still
 changes with edits and offers.  "Mark as sent" is the decision: the store's
 atomic claim (one reply per customer message, double clicks included), the
 draft marked sent with no Slack post behind it, a ``copy`` decision in the
@@ -19,26 +19,14 @@ import structlog
 from app import metrics
 from app.domain.approval import fingerprint, sendable
 from app.domain.draft_life import DraftState
-from app.store import Draft, Store
+from app.store import Store
 from app.usecases.approve import BLOCKED, CHANGED_SINCE_SEEN, WHY_NOT_SENDABLE, SendOutcome
 from app.usecases.cards import CardDesk
 
 log = structlog.get_logger(__name__)
 
-COPY_READY = (
-    "Here is the reply, ready to paste into your e-mail or chat with the customer. "
-    "Nothing was sent: press *Mark as sent* once you have sent it."
-)
 NOT_RELAYED = "This draft answers a customer in Slack: use *Approve & send* on its card."
 MARKED = "Marked as sent. The card shows who sent it."
-
-
-def copy_ready(draft: Draft) -> SendOutcome:
-    """What Approve answers for a relayed customer: the text, and the value Mark as sent carries."""
-    return SendOutcome(
-        False, COPY_READY, text_for_agent=sendable(draft.text),
-        mark_sent=f"{draft.id}:{fingerprint(draft.text)}",
-    )
 
 
 class MarkRelayedSent:
