@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.domain.models import ChatMessage, TokenUsage
 
@@ -26,6 +25,47 @@ _ERRORS_SHOWN = 3
 _ECHO_LIMIT = 8000
 
 
+class _Lenient(BaseModel):
+    # Servers add fields, leave some out or send null; only a wrong type fails.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Message(_Lenient):
+    content: str | None = None
+    refusal: str | None = None
+
+
+class _Choice(_Lenient):
+    message: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Usage(_Lenient):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Completion(_Lenient):
+    """The parts of a chat completion tactful reads.
+
+    Read straight from the response body by pydantic's JSON parser: building
+    the SDK's full ``ChatCompletion`` object graph cost more CPU per draft than
+    everything tactful does with it.
+    """
+
+    model: str | None = None
+    choices: list[_Choice] | None = None
+    usage: _Usage | None = None
+
+
+def read_completion(body: bytes) -> Completion | None:
+    """The completion in a 200 response's body; ``None`` when it is not one (a proxy's page)."""
+    try:
+        return Completion.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
 class BadReply(Exception):
     """The server answered, but not with JSON that fits the schema."""
 
@@ -35,41 +75,39 @@ class BadReply(Exception):
         self.reply_text = reply_text
 
 
-def usage_of(completion: ChatCompletion) -> TokenUsage:
+def usage_of(completion: Completion | None) -> TokenUsage:
     # Some servers leave usage out entirely, or send only part of it.
-    usage = getattr(completion, "usage", None)
+    usage = completion.usage if completion is not None else None
     if usage is None:
         return TokenUsage()
     return TokenUsage(
-        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
     )
 
 
-def parse_reply(completion: ChatCompletion, schema: type[T]) -> T:
+def parse_reply(completion: Completion | None, schema: type[T]) -> T:
     """The first choice's content validated as ``schema``; ``BadReply`` otherwise."""
-    if not isinstance(completion, ChatCompletion):
-        # The SDK hands back the raw text when a 200 is not JSON, e.g. a proxy's page.
+    if completion is None:
         raise BadReply(
             "the server did not answer with a chat completion; check OPENAI_BASE_URL", ""
         )
-    choices = getattr(completion, "choices", None) or []
-    if not choices:
+    if not completion.choices:
         raise BadReply("the server returned no choices", "")
-    choice = choices[0]
-    message = getattr(choice, "message", None)
+    choice = completion.choices[0]
+    message = choice.message
     if message is None:
         raise BadReply("the server returned a choice without a message", "")
-    if getattr(message, "refusal", None):
+    if message.refusal:
         raise BadReply("the model refused to answer", "")
-    content = getattr(message, "content", None)
+    content = message.content
     if not content or not content.strip():
         raise BadReply("the reply was empty", "")
     try:
         return schema.model_validate_json(json_text(content))
     except ValidationError as exc:
         problem = summarize_validation_error(exc)
-        if getattr(choice, "finish_reason", None) == "length":
+        if choice.finish_reason == "length":
             problem = f"the reply was cut off by max_tokens; {problem}"
         raise BadReply(problem, content) from exc
 
