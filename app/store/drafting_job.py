@@ -18,11 +18,12 @@ instance loading.
 
 from __future__ import annotations
 
-from typing import cast
+import functools
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, insert, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.draft_life import DraftMove, DraftState, target_of
 from app.domain.models import DraftResult
@@ -30,9 +31,14 @@ from app.store.drafts import DraftQueries, move_update, result_columns
 from app.store.records import Complaint, Draft
 from app.store.tables import ComplaintRow, DraftRow
 
-_COMPLAINTS = ComplaintRow.__table__
-_DRAFTS = DraftRow.__table__
+_COMPLAINTS = cast(Table, ComplaintRow.__table__)
+_DRAFTS = cast(Table, DraftRow.__table__)
 _OTHERS = _COMPLAINTS.alias("others")
+_KEEP_PERMALINK = (
+    update(_COMPLAINTS)
+    .where(_COMPLAINTS.c.id == bindparam("p_id"), _COMPLAINTS.c.permalink.is_(None))
+    .values(permalink=bindparam("p_permalink"))
+)
 
 _COMPLAINT_BY_ID: Select[tuple[object, ...]] = select(_COMPLAINTS).where(
     _COMPLAINTS.c.id == bindparam("complaint_id")
@@ -99,16 +105,17 @@ class DraftingJobQueries(DraftQueries):
     async def _save_new_draft_once(
         self, complaint_id: int, result: DraftResult, permalink: str | None,
     ) -> Draft | None:
-        async with self._write() as session:
+        # The usual case, a complaint's first draft, on a bare connection with
+        # statements built once; anything else takes the version choice below.
+        async with self._write_core() as connection:
             if permalink:
-                await session.execute(
-                    update(cast(Table, _COMPLAINTS))
-                    .where(_COMPLAINTS.c.id == complaint_id, _COMPLAINTS.c.permalink.is_(None))
-                    .values(permalink=permalink)
+                await connection.execute(
+                    _KEEP_PERMALINK, {"p_id": complaint_id, "p_permalink": permalink}
                 )
-            first = await self._insert_first_draft(session, complaint_id, result)
+            first = await self._insert_first_draft(connection, complaint_id, result)
             if first is not None:
                 return first
+        async with self._write() as session:
             draft = await self._start_draft_in(session, complaint_id)
             if draft.status != DraftState.DRAFTING:
                 return None
@@ -124,7 +131,7 @@ class DraftingJobQueries(DraftQueries):
             return Draft.from_row(row)  # type: ignore[arg-type]
 
     async def _insert_first_draft(
-        self, session: AsyncSession, complaint_id: int, result: DraftResult
+        self, connection: AsyncConnection, complaint_id: int, result: DraftResult
     ) -> Draft | None:
         """The usual case in one statement: the complaint's first draft, stored as pending.
 
@@ -138,26 +145,33 @@ class DraftingJobQueries(DraftQueries):
             "complaint_id": complaint_id, "status": target_of(DraftMove.FILL).value,
             "created_at": now, "updated_at": now,
         }
-        names = sorted(values)
-        source = select(
-            *(bindparam(f"v_{name}", values[name], type_=_DRAFTS.c[name].type) for name in names)
-        ).where(
-            _COMPLAINTS.c.id == complaint_id,
-            ~exists().where(_DRAFTS.c.complaint_id == complaint_id),
-            ~exists().where(
-                _OTHERS.c.channel_id == _COMPLAINTS.c.channel_id,
-                _OTHERS.c.thread_ts == _COMPLAINTS.c.thread_ts,
-                _OTHERS.c.source == "watch",
-                _OTHERS.c.id != complaint_id,
-            ),
-        )
-        statement = (
-            insert(DraftRow)
-            .from_select([_DRAFTS.c[name] for name in names], source)
-            .returning(*_DRAFTS.c)
-        )
-        row = (await session.execute(statement)).first()
+        names = tuple(sorted(values))
+        params = {f"v_{name}": value for name, value in values.items()}
+        row = (await connection.execute(_first_draft_statement(names), params)).first()
         return Draft.from_row(row) if row is not None else None  # type: ignore[arg-type]
+
+
+@functools.cache
+def _first_draft_statement(names: tuple[str, ...]) -> Any:
+    """INSERT … SELECT of a first draft whose columns are ``names`` (one per result shape)."""
+    complaint_id: BindParameter[int] = bindparam("v_complaint_id")
+    source = select(
+        *(bindparam(f"v_{name}", type_=_DRAFTS.c[name].type) for name in names)
+    ).where(
+        _COMPLAINTS.c.id == complaint_id,
+        ~exists().where(_DRAFTS.c.complaint_id == complaint_id),
+        ~exists().where(
+            _OTHERS.c.channel_id == _COMPLAINTS.c.channel_id,
+            _OTHERS.c.thread_ts == _COMPLAINTS.c.thread_ts,
+            _OTHERS.c.source == "watch",
+            _OTHERS.c.id != complaint_id,
+        ),
+    )
+    return (
+        insert(_DRAFTS)
+        .from_select([_DRAFTS.c[name] for name in names], source)
+        .returning(*_DRAFTS.c)
+    )
 
 
 # What ``_start_draft_in`` gives a new version, less what the model's result fills.

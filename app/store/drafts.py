@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, select, update
+from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,14 @@ from app.store.records import Complaint, Draft, DraftStateError
 from app.store.sessions import StoreSessions
 from app.store.tables import ComplaintRow, DecisionRow, DraftRow
 
+_DRAFTS = cast(Table, DraftRow.__table__)
+# Built once: on the card path, building a statement cost more CPU than running it.
+_SET_CARD = (
+    update(_DRAFTS)
+    .where(_DRAFTS.c.id == bindparam("p_id"))
+    .values(card_channel=bindparam("p_channel"), card_ts=bindparam("p_ts"),
+            updated_at=bindparam("p_updated_at"))
+)
 _VERSION_RACES = 3
 # Drafts at rest (not being drafted, failed or in flight): what an agent last saw.
 _REPLAYABLE = FINAL | EDITABLE
@@ -201,12 +209,10 @@ class DraftQueries(StoreSessions):
 
     async def set_card(self, *, draft_id: int, channel: str, ts: str) -> None:
         """Remember the Slack message that shows this draft, to update it later."""
-        async with self._write() as session:
-            # Core, not ORM-enabled DML: the ORM path's CPU costs more than the statement.
-            await session.execute(
-                update(cast(Table, DraftRow.__table__))
-                .where(DraftRow.id == draft_id)
-                .values(card_channel=channel, card_ts=ts, updated_at=self._clock())
+        async with self._write_core() as connection:
+            await connection.execute(
+                _SET_CARD, {"p_id": draft_id, "p_channel": channel, "p_ts": ts,
+                            "p_updated_at": self._clock()},
             )
 
     async def save_draft_result(self, *, draft_id: int, result: DraftResult) -> Draft:

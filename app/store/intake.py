@@ -14,10 +14,12 @@ first, the approve claim still lets only one of the two replies out.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.records import AcceptedJob, Complaint, JobKind, NewComplaint
@@ -52,17 +54,78 @@ def new_job_row(
                                    payload=payload, now=now, due=due))
 
 
+_EVENTS: Table = SlackEventRow.__table__  # type: ignore[assignment]
+_COMPLAINTS: Table = ComplaintRow.__table__  # type: ignore[assignment]
+_JOBS: Table = JobRow.__table__  # type: ignore[assignment]
+_NEW_COMPLAINT_COLUMNS = (
+    "team_id", "channel_id", "message_ts", "thread_ts", "user_id", "user_name", "permalink",
+    "text", "source", "requested_by", "guidance", "channel_kind", "relayed", "created_at",
+)
+_NEW_JOB_COLUMNS = (
+    "kind", "complaint_id", "draft_id", "payload", "status", "attempts", "lease_owner",
+    "lease_until", "last_error", "created_at", "updated_at",
+)
+
+
+# The ack path's statements are built once per dialect: building and keying a
+# statement cost more CPU than running it (values go in as parameters, "p_" +
+# column, since a column's own name is reserved in VALUES).
+def _upsert(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@functools.cache
+def _first_delivery_statement(dialect: str) -> Any:
+    return (
+        _upsert(dialect, _EVENTS)
+        .values(event_id=bindparam("p_event_id"), received_at=bindparam("p_received_at"))
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_EVENTS.c.event_id)
+    )
+
+
+@functools.cache
+def _new_complaint_statement(dialect: str) -> Any:
+    return (
+        _upsert(dialect, _COMPLAINTS)
+        .values({name: bindparam(f"p_{name}") for name in _NEW_COMPLAINT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["channel_id", "message_ts", "source"])
+        # The whole row back: no read after the write (the ack waits for this).
+        .returning(*_COMPLAINTS.c)
+    )
+
+
+@functools.cache
+def _new_job_statement(dialect: str) -> Any:
+    # Due now by the clock leases are judged by (see StoreSessions._lease_time).
+    due = func.now() if dialect == "postgresql" else bindparam("p_not_before")
+    return (
+        insert(_JOBS)
+        .values({**{name: bindparam(f"p_{name}") for name in _NEW_JOB_COLUMNS}, "not_before": due})
+        .returning(_JOBS.c.id)
+    )
+
+
+_FIRST_COMPLAINT_ID = (
+    select(_COMPLAINTS.c.id)
+    .where(
+        _COMPLAINTS.c.channel_id == bindparam("p_channel_id"),
+        _COMPLAINTS.c.message_ts == bindparam("p_message_ts"),
+    )
+    .limit(1)
+)
+
+
 class IntakeQueries(StoreSessions):
     async def first_delivery(self, *, event_id: str) -> bool:
         """True the first time ``event_id`` is seen by any instance, False ever after."""
-        statement = (
-            self._insert(SlackEventRow)
-            .values(event_id=event_id, received_at=self._clock())
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(SlackEventRow.event_id)
-        )
-        async with self._write(urgent=True) as session:
-            inserted = (await session.execute(statement)).scalar_one_or_none()
+        async with self._write_core(urgent=True) as connection:
+            inserted = (
+                await connection.execute(
+                    _first_delivery_statement(self.dialect_name),
+                    {"p_event_id": event_id, "p_received_at": self._clock()},
+                )
+            ).scalar_one_or_none()
         return inserted is not None
 
     async def forget_delivery(self, *, event_id: str) -> None:
@@ -92,37 +155,34 @@ class IntakeQueries(StoreSessions):
         """
         check_job_kind(job_kind)
         now = self._clock()
-        statement = (
-            self._insert(ComplaintRow)
-            .values(
-                team_id=complaint.team_id, channel_id=complaint.channel_id,
-                message_ts=complaint.message_ts,
-                thread_ts=complaint.thread_ts or complaint.message_ts,
-                user_id=complaint.user_id, user_name=complaint.user_name,
-                permalink=complaint.permalink, text=complaint.text, source=complaint.source,
-                requested_by=complaint.requested_by, guidance=complaint.guidance,
-                channel_kind=complaint.channel_kind, relayed=complaint.relayed,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["channel_id", "message_ts", "source"])
-            # The whole row back: no read after the write (the ack waits for this).
-            .returning(*ComplaintRow.__table__.c)
-        )
-        async with self._write(urgent=True) as session:
+        complaint_values = {
+            "p_team_id": complaint.team_id, "p_channel_id": complaint.channel_id,
+            "p_message_ts": complaint.message_ts,
+            "p_thread_ts": complaint.thread_ts or complaint.message_ts,
+            "p_user_id": complaint.user_id, "p_user_name": complaint.user_name,
+            "p_permalink": complaint.permalink, "p_text": complaint.text,
+            "p_source": complaint.source, "p_requested_by": complaint.requested_by,
+            "p_guidance": complaint.guidance, "p_channel_kind": complaint.channel_kind,
+            "p_relayed": complaint.relayed, "p_created_at": now,
+        }
+        async with self._write_core(urgent=True) as connection:
             if complaint.source != "watch":
-                await self._lock_message(session, complaint.channel_id, complaint.message_ts)
-                if await self._first_complaint(session, complaint.channel_id,
-                                               complaint.message_ts) is not None:
+                await self._lock_message(connection, complaint.channel_id, complaint.message_ts)
+                if await connection.scalar(_FIRST_COMPLAINT_ID, complaint_values) is not None:
                     return None
-            row = (await session.execute(statement)).first()
+            row = (
+                await connection.execute(
+                    _new_complaint_statement(self.dialect_name), complaint_values
+                )
+            ).first()
             if row is None:
                 return None
-            job_id = await session.scalar(
-                insert(JobRow)
-                .values(**new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
-                                         payload=payload, now=now, due=self._lease_time()))
-                .returning(JobRow.id)
-            )
+            job = new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
+                                 payload=payload, now=now, due=self._lease_time())
+            params = {f"p_{name}": job[name] for name in _NEW_JOB_COLUMNS}
+            if self.dialect_name != "postgresql":
+                params["p_not_before"] = now
+            job_id = await connection.scalar(_new_job_statement(self.dialect_name), params)
             assert job_id is not None
             return AcceptedJob(complaint=Complaint.from_row(row), job_id=job_id)  # type: ignore[arg-type]
 

@@ -14,23 +14,82 @@ job; the store's clock on SQLite, where every worker is on one host.
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Interval, Table, and_, bindparam, func, or_, select, update
 
 from app.store.intake import new_job_row
 from app.store.records import Job, JobKind
 from app.store.sessions import StoreSessions
 from app.store.tables import JobRow, JobState
 
-_JOBS = JobRow.__table__
+_JOBS = cast(Table, JobRow.__table__)
 
 
 def _claimable(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     return or_(
-        and_(JobRow.status == JobState.QUEUED, JobRow.not_before <= now),
-        and_(JobRow.status == JobState.RUNNING, JobRow.lease_until < now),
+        and_(_JOBS.c.status == JobState.QUEUED, _JOBS.c.not_before <= now),
+        and_(_JOBS.c.status == JobState.RUNNING, _JOBS.c.lease_until < now),
+    )
+
+
+def _now_and_lease_end(dialect: str) -> tuple[ColumnElement[datetime], ColumnElement[datetime]]:
+    """As ``StoreSessions._lease_time``, as parameters: p_now and p_lease_s (or p_lease_until)."""
+    if dialect == "postgresql":
+        return func.now(), func.now() + bindparam("p_lease_s", type_=Interval())
+    return bindparam("p_now", type_=_JOBS.c.not_before.type), bindparam(
+        "p_lease_until", type_=_JOBS.c.lease_until.type
+    )
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """Up to p_limit of the oldest runnable jobs, taken in one statement (built once)."""
+    now, lease_until = _now_and_lease_end(dialect)
+    # SKIP LOCKED lets workers on Postgres pass each other's candidates; the outer
+    # WHERE re-checks the claimable condition, so a job another worker took in
+    # between is not taken twice (this worker simply gets fewer, and asks again).
+    candidates = (
+        select(_JOBS.c.id)
+        .where(_claimable(now))
+        .order_by(_JOBS.c.not_before, _JOBS.c.id)
+        .limit(bindparam("p_limit", type_=_JOBS.c.attempts.type))
+        .with_for_update(skip_locked=True)
+        .cte("candidates")
+    )
+    if dialect == "postgresql":
+        # Evaluated once: as a plain IN subquery Postgres may run it again per
+        # row, and each run locks (and takes) ``limit`` more jobs.
+        candidates = candidates.prefix_with("MATERIALIZED")
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(select(candidates.c.id)), _claimable(now))
+        .values(
+            status=JobState.RUNNING, lease_owner=bindparam("p_worker"),
+            lease_until=lease_until, attempts=_JOBS.c.attempts + 1,
+            updated_at=bindparam("p_updated_at"),
+        )
+        .returning(*_JOBS.c)
+    )
+
+
+@functools.cache
+def _any_due_statement(dialect: str) -> Any:
+    return select(_JOBS.c.id).where(_claimable(_now_and_lease_end(dialect)[0])).limit(1)
+
+
+@functools.cache
+def _finish_statement(dialect: str) -> Any:
+    return (
+        update(_JOBS)
+        .where(
+            _JOBS.c.id == bindparam("p_job_id"), _JOBS.c.status == JobState.RUNNING,
+            _JOBS.c.lease_owner == bindparam("p_worker"),
+        )
+        .values(status=JobState.DONE, lease_until=None, updated_at=bindparam("p_updated_at"))
+        .returning(_JOBS.c.id)
     )
 
 
@@ -68,41 +127,22 @@ class JobQueries(StoreSessions):
         locks) when nothing is due.  A worker that was just woken for a new
         job, or just claimed some, skips it: there is most likely more.
         """
-        now = self._lease_time()
+        params: dict[str, Any] = {
+            "p_limit": limit, "p_worker": worker, "p_updated_at": self._clock(),
+        }
+        if self.dialect_name == "postgresql":
+            params["p_lease_s"] = timedelta(seconds=lease_s)
+        else:
+            params["p_now"] = params["p_updated_at"]
+            params["p_lease_until"] = params["p_now"] + timedelta(seconds=lease_s)
         if look_first:
-            async with self._read() as session:
-                due = await session.scalar(select(JobRow.id).where(_claimable(now)).limit(1))
+            async with self._read_core() as connection:
+                due = await connection.scalar(_any_due_statement(self.dialect_name), params)
             if due is None:
                 return []
-        # One statement picks and takes.  SKIP LOCKED lets workers on Postgres
-        # pass each other's candidates; the outer WHERE re-checks the claimable
-        # condition, so a job another worker took in between is not taken twice
-        # (this worker simply gets fewer, and asks again).
-        candidates = (
-            select(JobRow.id)
-            .where(_claimable(now))
-            .order_by(JobRow.not_before, JobRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("candidates")
-        )
-        if self.dialect_name == "postgresql":
-            # Evaluated once: as a plain IN subquery Postgres may run it again per
-            # row, and each run locks (and takes) ``limit`` more jobs.
-            candidates = candidates.prefix_with("MATERIALIZED")
-        async with self._write() as session:
+        async with self._write_core() as connection:
             claimed = (
-                await session.execute(
-                    update(JobRow)
-                    .where(JobRow.id.in_(select(candidates.c.id)), _claimable(now))
-                    .values(
-                        status=JobState.RUNNING, lease_owner=worker,
-                        lease_until=self._lease_time(lease_s),
-                        attempts=JobRow.attempts + 1, updated_at=self._clock(),
-                    )
-                    .returning(*_JOBS.c)
-                    .execution_options(synchronize_session=False)
-                )
+                await connection.execute(_claim_statement(self.dialect_name), params)
             ).all()
         jobs = [Job.from_row(row) for row in claimed]  # type: ignore[arg-type]
         return sorted(jobs, key=lambda job: (job.not_before, job.id))
@@ -115,9 +155,12 @@ class JobQueries(StoreSessions):
 
     async def finish_job(self, *, job_id: int, worker: str) -> bool:
         """Mark the job done; False (and no change) if this worker no longer holds it."""
-        return await self._update_held(
-            job_id, worker, status=JobState.DONE, lease_until=None, updated_at=self._clock(),
-        )
+        async with self._write_core() as connection:
+            done = await connection.scalar(
+                _finish_statement(self.dialect_name),
+                {"p_job_id": job_id, "p_worker": worker, "p_updated_at": self._clock()},
+            )
+        return done is not None
 
     async def retry_job_later(
         self, *, job_id: int, worker: str, error: str, delay_s: float,
@@ -150,11 +193,9 @@ class JobQueries(StoreSessions):
             return Job.from_row(row) if row is not None else None
 
     async def _update_held(self, job_id: int, worker: str, **values: Any) -> bool:
-        async with self._write() as session:
-            changed = await session.scalar(
-                # Core, not ORM-enabled DML: the ORM path's CPU costs more than the statement.
+        async with self._write_core() as connection:
+            changed = await connection.scalar(
                 update(cast(Table, JobRow.__table__)).where(_held_by(job_id, worker)).values(**values)
                 .returning(JobRow.id)
-                .execution_options(synchronize_session=False)
             )
             return changed is not None

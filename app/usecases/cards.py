@@ -64,6 +64,11 @@ class CardDesk:
             if found is not None:
                 await self.show(found[1], found[0])
 
+    async def show_stored(self, complaint: Complaint, draft: Draft) -> None:
+        """``refresh`` with the rows in hand: for the job that has just stored them."""
+        async with self._turn(draft.id):
+            await self.show(complaint, draft)
+
     @asynccontextmanager
     async def _turn(self, draft_id: int) -> AsyncIterator[None]:
         turn = self._turns.setdefault(draft_id, _Turn())

@@ -203,7 +203,7 @@ class DraftComplaint(ModelWork):
         structlog.contextvars.bind_contextvars(complaint_id=complaint.id, draft_id=draft.id)
         metrics.DRAFTS.labels(outcome="drafted").inc()
         await self._let_acks_pass()
-        await self._show(complaint, draft.id)
+        await self._show(complaint, draft.id, fresh=draft)
 
     async def _store_draft(
         self, complaint: Complaint, result: DraftResult
@@ -220,12 +220,19 @@ class DraftComplaint(ModelWork):
         if self.ack_first is not None:
             await self.ack_first.let_acks_pass()
 
-    async def _show(self, complaint: Complaint, draft_id: int) -> None:
-        """One chat.postMessage of the filled card (or an update of the card a Retry kept)."""
-        await self._reader.with_permalink(complaint)
+    async def _show(self, complaint: Complaint, draft_id: int, *, fresh: Draft | None = None) -> None:
+        """One chat.postMessage of the filled card (or an update of the card a Retry kept).
+
+        ``fresh`` is the draft this job has just stored, with the complaint as stored:
+        the card is drawn from them instead of reading both back.
+        """
+        complaint = await self._reader.with_permalink(complaint)
         if self.incidents is not None and await self.incidents.redraw_for(complaint.id):
             return
-        await self._cards.refresh(draft_id)
+        if fresh is not None:
+            await self._cards.show_stored(complaint, fresh)
+        else:
+            await self._cards.refresh(draft_id)
         if self.incidents is not None:
             # An incident may have formed while this card was being posted.
             await self.incidents.retire_if_grouped(complaint.id)
