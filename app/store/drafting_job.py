@@ -23,12 +23,12 @@ from typing import Any, cast
 
 from sqlalchemy import BindParameter, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.draft_life import DraftMove, DraftState, target_of
 from app.domain.models import DraftResult
 from app.store.drafts import DraftQueries, move_update, result_columns
 from app.store.records import Complaint, Draft
+from app.store.sessions import CoreConnection
 from app.store.tables import ComplaintRow, DraftRow
 
 _COMPLAINTS = cast(Table, ComplaintRow.__table__)
@@ -131,7 +131,7 @@ class DraftingJobQueries(DraftQueries):
             return Draft.from_row(row)  # type: ignore[arg-type]
 
     async def _insert_first_draft(
-        self, connection: AsyncConnection, complaint_id: int, result: DraftResult
+        self, connection: CoreConnection, complaint_id: int, result: DraftResult
     ) -> Draft | None:
         """The usual case in one statement: the complaint's first draft, stored as pending.
 

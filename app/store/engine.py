@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.store.inline_sqlite import inline_creator
@@ -104,8 +104,8 @@ def _postgres_connect_args(url: URL) -> tuple[URL, dict[str, Any]]:
     return url.set(query=query), connect_args
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand BEGIN over to the "begin" hook below: pysqlite's own
         # transaction handling skips BEGIN for SELECT and DDL.
@@ -120,7 +120,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE_OPTION, False)
         # Straight to the driver: a statement through SQLAlchemy's execution
@@ -138,7 +138,7 @@ def create_store_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         # Each SQLite call runs at once on the loop, not via aiosqlite's thread (why: there).
         engine = create_async_engine(parsed, echo=echo, async_creator=inline_creator(parsed))
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine.sync_engine)
         return engine
     parsed, connect_args = _postgres_connect_args(parsed)
     return create_async_engine(
@@ -148,6 +148,14 @@ def create_store_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Several instances share one server; drop connections a failover killed.
         pool_pre_ping=True,
     )
+
+
+def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
+    """The same SQLite file through the stdlib driver, with the same hooks (why: sessions.py)."""
+    url = engine.url.set(drivername="sqlite")
+    sync = create_engine(url, echo=engine.echo, connect_args={"check_same_thread": False})
+    _install_sqlite_hooks(sync)
+    return sync
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -62,6 +62,8 @@ class Store(IntakeQueries, JobQueries, DraftingJobQueries, DraftQueries, Approva
 
     async def close(self) -> None:
         await self._engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
     async def __aenter__(self) -> Store:
         return self
