@@ -69,3 +69,44 @@ async def test_an_in_memory_store_serves_concurrent_tasks_of_one_process() -> No
         await store.close()
     assert outcomes.count(True) == 1
     assert len(set(job_ids)) == 10
+
+
+async def test_a_pooled_postgres_connection_killed_while_idle_is_replaced_not_failed(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failover kills idle pooled connections: the next store call still works."""
+    monkeypatch.setattr("app.store.engine.STALE_AFTER_S", 0.0)
+    store = await Store.open(postgres_url, migrate=False)
+    try:
+        assert await store.pending_job_count() >= 0  # one connection now waits in the pool
+        killer = create_store_engine(postgres_url)
+        async with killer.connect() as connection:
+            killed = await connection.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+        await killer.dispose()
+        assert killed >= 1
+        assert await store.pending_job_count() >= 0
+    finally:
+        await store.close()
+
+
+async def test_a_postgres_connection_in_steady_use_is_not_pinged(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load a ping per checkout would double the round trips."""
+    store = await Store.open(postgres_url, migrate=False)
+    pings: list[object] = []
+    try:
+        await store.pending_job_count()
+        pooled = store.engine.sync_engine.pool.connect()
+        adapter = type(pooled.dbapi_connection)
+        pooled.close()
+        original = adapter.ping
+        monkeypatch.setattr(adapter, "ping", lambda self: pings.append(self) or original(self))
+        for _ in range(5):
+            await store.pending_job_count()
+    finally:
+        await store.close()
+    assert pings == []
