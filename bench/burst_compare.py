@@ -14,18 +14,22 @@ to then; RSS is sampled every 100 ms.
 
 ``--instances 2 --postgres URL`` measures scale-out instead: tactful alone,
 one instance and then two on one PostgreSQL database, events spread over
-them like a load balancer would, and complaints per second of each.
+them like a load balancer would, and complaints per second of each.  It
+also shows where the cores went in the same window (``cpu_ledger``): each
+bot, the PostgreSQL server, each fake, this bench, the kernel and other jobs,
+and the best ratio those costs allow on this machine.
 
     .venv/bin/python -m bench.burst_compare --complaints 200 --over 5 --llm-latency 4
     .venv/bin/python -m bench.burst_compare --complaints 60 --over 5 --llm-latency 2 --rate-limits
     .venv/bin/python -m bench.burst_compare --instances 2 --postgres postgresql://postgres@127.0.0.1:5432 \\
-        --llm-latency 0
+        --llm-latency 0 [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import signal
 import sys
@@ -35,7 +39,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.burst_report import Outcome, print_comparison, print_scale_out
+from bench.burst_report import Outcome, print_comparison, print_scale_out_rounds
+from bench.cpu_ledger import CpuLedger, postgres_activity
 from bench.load_run import (
     PY_SPY_RATE_HZ,
     LoadRun,
@@ -84,14 +89,12 @@ async def run_contender(
             profile = None  # one profile is enough
     sends = schedule(texts, over_s=options.over, retries=0, retry_delay_s=1.0)
     outcome = Outcome(name, options.complaints, instances=instances)
-    timeout = aiohttp.ClientTimeout(total=options.ack_timeout)
-    async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session,
-        aiohttp.ClientSession() as control,
-    ):
+    async with aiohttp.ClientSession() as control:
         for bot, url in bots:
             await wait_healthy(control, f"{url}/healthz", bot, timeout_s=60)
-        memories = [MemorySampler(bot.pid) for bot, _ in bots]
+        # Scale-out reports no memory; sampling it (a scan of /proc) is CPU the bots lack.
+        every_s = 0.1 if options.instances == 1 else 1.0
+        memories = [MemorySampler(bot.pid, every_s=every_s) for bot, _ in bots]
         for memory in memories:
             memory.start()
         spy = None
@@ -102,10 +105,20 @@ async def run_contender(
                 duration_s=options.deadline + 30,
                 blocking=options.py_spy == "blocking",
             )
+        ledger = CpuLedger(
+            {
+                **{bot.name: bot.pid for bot, _ in bots},
+                **{c.name: c.pid for c in run.children if c.name.startswith("fake-")},
+                "load generator (this bench)": os.getpid(),
+            },
+            databases=run.postgres_dbs,
+        )
+        activity_before = await _postgres_activity(run)
         cpu_before = [thread_cpu_seconds(bot.pid) for bot, _ in bots]
+        ledger.start()
         outcome.first_send = time.monotonic()
         urls = [f"{url}/slack/events" for _, url in bots]
-        sending = asyncio.ensure_future(send_all(session, urls, sends))
+        sending = asyncio.ensure_future(send_all(urls, sends, timeout_s=options.ack_timeout))
         await wait_for_cards(
             control,
             fakes,
@@ -116,6 +129,7 @@ async def run_contender(
             sent=sending,
         )
         outcome.waited_s = time.monotonic() - outcome.first_send
+        outcome.cpu_use = await ledger.stop()
         for (bot, _), (main_before, other_before) in zip(bots, cpu_before, strict=True):
             main, other = thread_cpu_seconds(bot.pid)
             outcome.cpu_main_s += main - main_before
@@ -136,21 +150,31 @@ async def run_contender(
     outcome.alive = all(bot.running for bot, _ in bots)
     await run.stop_all()
     run.children.clear()
+    # Read once the bots are gone: an idle backend may hold its counts back for 10 s.
+    if activity_before is not None and (after := await _postgres_activity(run)) is not None:
+        outcome.postgres_sessions = after[0] - activity_before[0]
+        outcome.postgres_transactions = after[1] - activity_before[1]
     if name == "tactful" and options.cprofile:
         outcome.cprofile_file = run.workdir / "tactful.cprofile"
     return outcome
+
+
+async def _postgres_activity(run: LoadRun) -> tuple[int, int] | None:
+    if run.postgres is None or not run.postgres_dbs:
+        return None
+    return await postgres_activity(run.postgres, run.postgres_dbs)
 
 
 async def compare(options: argparse.Namespace, workdir: Path) -> list[Outcome]:
     """The contenders one after the other, each in a directory and with fakes of its own."""
     outcomes = []
     plan = (
-        [("tactful", 1), ("tactful", options.instances)]
+        [("tactful", 1), ("tactful", options.instances)] * options.repeat
         if options.instances > 1
         else [("naive", 1), ("tactful", 1)]
     )
-    for name, instances in plan:
-        subdir = workdir / f"{name}-{instances}"
+    for step, (name, instances) in enumerate(plan):
+        subdir = workdir / f"{step + 1}-{name}-{instances}"
         subdir.mkdir()
         run = LoadRun(subdir)
         if options.postgres:
@@ -177,6 +201,12 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=1,
         help="scale-out: tactful with 1 and then this many instances (needs --postgres)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="scale-out: measure 1 and then N instances this many times, for the median ratio",
     )
     parser.add_argument(
         "--postgres",
@@ -212,6 +242,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         parser.error("need --complaints >= 1 and --over > 0")
     if options.instances > 1 and not options.postgres:
         parser.error("--instances needs --postgres: instances share one store")
+    if options.repeat < 1 or (options.repeat > 1 and options.instances < 2):
+        parser.error("--repeat needs --instances >= 2 and is at least 1")
     return options
 
 
@@ -224,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         outcomes = asyncio.run(compare(options, workdir))
         if options.instances > 1:
-            met = print_scale_out(outcomes, options)
+            met = print_scale_out_rounds(outcomes, options)
         else:
             met = print_comparison(outcomes[0], outcomes[1], options)
         code = 0 if met or options.no_fail else 1

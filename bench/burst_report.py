@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import io
 import pstats
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu_ledger import CpuUse
 from bench.load_report import percentile
 from bench.slack_load import Ack
 from bench.stacks import summarize
@@ -29,6 +31,7 @@ CPU_VS_NAIVE = 1.0
 RATELIMITED_SHARE = 0.05
 PEAK_RSS_MB = 120
 SCALE_OUT_RATIO = 1.7
+NOISY_SHARE = 0.1  # other jobs' share of the cores past which a scale-out ratio is noise
 
 
 @dataclass
@@ -44,6 +47,9 @@ class Outcome:
     llm: dict[str, Any] = field(default_factory=dict)  # FakeOpenAI's /_fake/stats
     cpu_s: float = 0.0  # the whole process: event loop and threads (aiosqlite's)
     cpu_main_s: float = 0.0  # the event loop's thread
+    cpu_use: CpuUse = field(default_factory=CpuUse)  # every process of the run, same window
+    postgres_sessions: int | None = None  # connections the bots opened during the burst
+    postgres_transactions: int | None = None
     peak_rss_bytes: int = 0
     alive: bool = True
     spy_file: Path | None = None
@@ -86,7 +92,7 @@ class Outcome:
         """Complaints with more than one card, and review-channel posts beyond one each."""
         review = [c for c in self.slack.get("cards", []) if c["channel"] == REVIEW]
         per: Counter[str] = Counter(tag for card in review for tag in card["tags"])
-        extra_posts = max(0, sum(c["posts"] for c in review) - self.complaints)
+        extra_posts = max(0, int(sum(c["posts"] for c in review)) - self.complaints)
         return sum(1 for n in per.values() if n > 1) + extra_posts
 
     @property
@@ -258,27 +264,159 @@ def _methods(o: Outcome) -> str:
     )
 
 
-def print_scale_out(outcomes: list[Outcome], options: argparse.Namespace) -> bool:
+def print_scale_out_rounds(outcomes: list[Outcome], options: argparse.Namespace) -> bool:
+    """Each round of 1 vs N instances, then the median ratio when there were several."""
+    rounds = [outcomes[i : i + 2] for i in range(0, len(outcomes), 2)]
+    met = [print_scale_out(one, many, options) for one, many in rounds]
+    if len(rounds) == 1:
+        return met[0]
+    ratios = sorted(r for one, many in rounds if (r := _scale_ratio(one, many)) is not None)
+    median = statistics.median(ratios) if len(ratios) == len(rounds) else None
+    clean = all(many.duplicates() == 0 for _, many in rounds)
+    ok = median is not None and median >= SCALE_OUT_RATIO and clean
+    shown = ", ".join(f"{r:.2f}x" for r in ratios)
+    print(
+        f"\n{len(rounds)} rounds: {rounds[0][1].instances} / 1 instances {shown}; median "
+        f"{'-' if median is None else f'{median:.2f}x'} (goal >= {SCALE_OUT_RATIO:g}x, "
+        f"0 duplicates in every round)  {_verdict(ok)}"
+    )
+    return ok
+
+
+def _scale_ratio(one: Outcome, many: Outcome) -> float | None:
+    took_one, took_many = one.all_cards_s(), many.all_cards_s()
+    return took_one / took_many if took_one and took_many else None
+
+
+def print_scale_out(one: Outcome, many: Outcome, options: argparse.Namespace) -> bool:
     """Complaints per second of one instance and of N on one PostgreSQL store."""
-    one, many = outcomes
     print(
         f"\nscale-out: {options.complaints} complaints over {options.over:g} s, fake LLM "
         f"{options.llm_latency:g} s, store on PostgreSQL; 1 vs {many.instances} instances"
     )
-    rates: list[float | None] = []
     for o in (one, many):
         took = o.all_cards_s()
         rate = options.complaints / took if took else None
-        rates.append(rate)
         print(
             f"  {o.instances} instance(s): all cards in {_s(took) if took else 'never'}"
             f" ({len(o.card_times())}/{o.complaints}), "
             f"{rate or 0:.1f} complaints/s, CPU {o.cpu_s:.1f} s, duplicates {o.duplicates()}, "
             f"LLM requests {o.llm_requests}, ack p99 {_s(o.ack_p99())}"
         )
-    ratio = rates[1] / rates[0] if rates[0] and rates[1] else None
+    ratio = _scale_ratio(one, many)
     ok = ratio is not None and ratio >= SCALE_OUT_RATIO and many.duplicates() == 0
     shown = "-" if ratio is None else f"{ratio:.2f}x"
     print(f"  {many.instances} / 1 instances: {shown} (goal >= {SCALE_OUT_RATIO:g}x, 0 duplicates)"
           f"  {_verdict(ok)}")
+    print_cpu_use([one, many])
     return ok
+
+
+def _split(o: Outcome) -> tuple[float, float]:
+    """CPU seconds per complaint of the bots (b) and of everything else the run needs (h)."""
+    bots = sum(s for name, s in o.cpu_use.processes.items() if name.startswith("tactful"))
+    rest = sum(o.cpu_use.processes.values()) - bots + (o.cpu_use.postgres_s or 0.0)
+    return bots / o.complaints, rest / o.complaints
+
+
+def _exited(use: CpuUse) -> float | None:
+    if use.postgres_s is None:
+        return None
+    return use.postgres_s - use.postgres_ours_s - use.postgres_others_s
+
+
+def _bound(b: float, h: float, instances: int, cores: int) -> str:
+    """The best rate ratio: one bot is bound by its core; all share the cores with the rest."""
+    if not b:
+        return "-"
+    one = min(1 / b, cores / (b + h))
+    return f"{min(instances / b, cores / (b + h)) / one:.2f}x"
+
+
+def print_cpu_use(outcomes: list[Outcome]) -> None:
+    """Where the cores went in each run, and the best N-vs-1 ratio those costs allow.
+
+    b is the bots' CPU per complaint, h everything else the run needs per
+    complaint (PostgreSQL, the fakes, the load generator; not the kernel's
+    interrupts nor other jobs).  One bot is bound by its one core (1/b per
+    second), N bots by the cores they share with the rest (cores/(b+h)).
+    """
+    names = sorted(
+        dict.fromkeys(n for o in outcomes for n in o.cpu_use.processes),
+        key=lambda n: not n.startswith("tactful"),
+    )
+    heads = [f"{o.instances} instance(s)" for o in outcomes]
+    rows: list[list[str]] = [["CPU from the first event until all cards", *heads]]
+
+    def cell(o: Outcome, seconds: float | None) -> str:
+        if seconds is None:
+            return "-"
+        return f"{seconds:.1f} s  {seconds / o.complaints * 1000:5.1f} ms/complaint"
+
+    for name in names:
+        rows.append([name, *(cell(o, o.cpu_use.processes.get(name)) for o in outcomes)])
+    rows.append(["PostgreSQL server", *(cell(o, o.cpu_use.postgres_s) for o in outcomes)])
+    rows.append([
+        "  of which this run's backends",
+        *(cell(o, o.cpu_use.postgres_ours_s if o.cpu_use.postgres_s is not None else None)
+          for o in outcomes),
+    ])
+    rows.append([
+        "  of which its other processes (WAL, other databases)",
+        *(cell(o, o.cpu_use.postgres_others_s if o.cpu_use.postgres_s is not None else None)
+          for o in outcomes),
+    ])
+    rows.append([
+        "  of which backends that exited between samples",
+        *(cell(o, _exited(o.cpu_use)) for o in outcomes),
+    ])
+    rows.append([
+        "PostgreSQL sessions opened / transactions",
+        *(f"{o.postgres_sessions} / {o.postgres_transactions} "
+          f"({o.postgres_transactions / o.complaints:.1f} per complaint)"
+          if o.postgres_transactions is not None else "-" for o in outcomes),
+    ])
+    rows.append([
+        "kernel interrupts (loopback network)",
+        *(cell(o, o.cpu_use.machine_irq_s) for o in outcomes),
+    ])
+    rows.append(["rest of the machine (other jobs)", *(cell(o, o.cpu_use.others_s) for o in outcomes)])
+    rows.append([
+        "  busiest of them (of those still running)",
+        *(", ".join(f"{c} {t:.1f} s" for c, t in o.cpu_use.top_others) or "-" for o in outcomes),
+    ])
+    rows.append([
+        "machine busy / available (wall x cores)",
+        *(f"{o.cpu_use.machine_busy_s:.1f} / {o.cpu_use.wall_s * o.cpu_use.cores:.1f} s"
+          for o in outcomes),
+    ])
+    rows.append([
+        "complaints per bot CPU-second",
+        *(f"{1 / b:.0f}" if b else "-" for b, _ in map(_split, outcomes)),
+    ])
+    rows.append([
+        "b (bots) / h (PostgreSQL, fakes, load), ms per complaint",
+        *(f"{b * 1000:.1f} / {h * 1000:.1f}" for b, h in map(_split, outcomes)),
+    ])
+    cores, n = outcomes[0].cpu_use.cores, outcomes[-1].instances
+    rows.append([
+        f"bound {n} vs 1 on {cores} cores ({cores}b/(b+h) when b >= h)",
+        *(_bound(b, h, n, cores) for b, h in map(_split, outcomes)),
+    ])
+    one_b, many_b = _split(outcomes[0])[0], _split(outcomes[-1])[0]
+    if one_b and many_b:
+        rows.append([
+            f"{n} vs 1 with a core per bot and the rest elsewhere: {n} x b(1)/b({n})",
+            "",
+            f"{n * one_b / many_b:.2f}x",
+        ])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    shares = [o.cpu_use.others_s / max(1e-9, o.cpu_use.wall_s * o.cpu_use.cores) for o in outcomes]
+    if max(shares) > NOISY_SHARE:
+        print(
+            "  WARNING: other jobs took "
+            + " and ".join(f"{share:.0%}" for share in shares)
+            + " of the cores in these runs: the ratio says more about them than about tactful"
+        )

@@ -77,12 +77,7 @@ async def bench(options: argparse.Namespace, run: LoadRun) -> Figures:
         concurrency=options.concurrency or _default_concurrency(),
         database="postgresql" if options.postgres else "sqlite",
     )
-    connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=options.ack_timeout)
-    async with (
-        aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
-        aiohttp.ClientSession() as control,
-    ):
+    async with aiohttp.ClientSession() as control:
         await wait_healthy(control, f"{bot_url}/healthz", bot, timeout_s=60)
         figures.ready_s = time.monotonic() - spawned
         spy = None
@@ -92,7 +87,9 @@ async def bench(options: argparse.Namespace, run: LoadRun) -> Figures:
             )
         cpu_before = thread_cpu_seconds(bot.pid)
         first_send = time.monotonic()
-        figures.acks = await send_all(session, f"{bot_url}/slack/events", sends)
+        figures.acks = await send_all(
+            f"{bot_url}/slack/events", sends, timeout_s=options.ack_timeout
+        )
         figures.first_send = min((a.sent_at for a in figures.acks), default=first_send)
         await wait_for_cards(
             control, fakes, [bot], options.events, deadline=first_send + options.deadline

@@ -6,7 +6,9 @@ ack latency).  ``GET /_fake/calls`` serialises every recorded call, blocks
 included, which is too heavy to poll under load, so ``TracedSlack`` keeps
 running tallies as calls arrive and adds:
 
-* ``GET /_bench/progress``: suggestion cards complete so far;
+* ``GET /_bench/progress``: suggestion cards complete so far, at once or (with
+  ``?until=N&wait=S``) once N are complete or S seconds have passed, so the
+  bench polls rarely and still sees the last card at once;
 * ``GET /_bench/summary``: every card (when it was posted, when it first showed
   the Approve button, the bench tags it carried) and per-method counts.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 from collections import Counter
@@ -40,6 +43,7 @@ from tests.fakes.slack_api import FakeSlack, SlackCall
 BENCH_TAG = re.compile(r"bench-\d{4,}")
 APPROVE_ACTION = "approve_send"
 _CARD_METHODS = ("chat.postMessage", "chat.update")
+MAX_PROGRESS_WAIT_S = 10.0
 
 
 def has_action(blocks: Any, action_id: str) -> bool:
@@ -88,6 +92,7 @@ class TracedSlack(FakeSlack):
         self.complete_cards = 0
         self.failures: Counter[str] = Counter()
         self.posts_by_channel: Counter[str] = Counter()
+        self._reached: dict[int, asyncio.Future[None]] = {}  # card count -> its waiters
 
     def _record(self, call: SlackCall) -> None:
         super()._record(call)
@@ -114,6 +119,9 @@ class TracedSlack(FakeSlack):
             trace.complete_at = call.at
             if channel == self.review_channel:
                 self.complete_cards += 1
+                waiter = self._reached.pop(self.complete_cards, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
 
     def build_app(self) -> web.Application:
         app = super().build_app()
@@ -122,6 +130,14 @@ class TracedSlack(FakeSlack):
         return app
 
     async def _progress(self, request: web.Request) -> web.Response:
+        """With ``?until=N&wait=S``, answers once N cards are complete or S seconds passed."""
+        until = int(request.query.get("until", "0"))
+        wait_s = min(float(request.query.get("wait", "0")), MAX_PROGRESS_WAIT_S)
+        if self.complete_cards < until and wait_s > 0:
+            loop = asyncio.get_running_loop()
+            waiter = self._reached.setdefault(until, loop.create_future())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waiter), wait_s)
         return web.json_response({"complete_cards": self.complete_cards, "calls": len(self.calls)})
 
     async def _summary(self, request: web.Request) -> web.Response:
