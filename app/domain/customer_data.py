@@ -17,6 +17,7 @@ amount, a date or a promise in a draft; the customer's words never do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ from app.domain.fencing import delimit
 from app.domain.models import ThreadMessage
 from app.domain.redact import redact
 
-__all__ = ["backing_context", "fence", "history_entries", "redacted"]
+__all__ = ["backing_context", "fence", "fence_channel_context", "history_entries", "redacted"]
 
 # Authors whose words may back a fact in a reply.
 _OUR_SIDE = frozenset({"agent", "bot"})
@@ -38,6 +39,26 @@ def redacted(text: str | None) -> str | None:
 def fence(tag: str, text: str | None) -> str:
     """Redact PII and wrap ``text`` in ``<tag>…</tag>``; empty text gives ``""``."""
     return delimit(redact(text).text, tag) if text and text.strip() else ""
+
+
+# Every complaint of a channel carries the same channel context, and each draft
+# both shows it to the model and reads it as backing: redacted once per channel
+# (an unusually long one each time, so what is kept stays small).
+_KEPT_CONTEXT_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_context(text: str) -> str:
+    return redact(text).text
+
+
+def _redacted_context(text: str) -> str:
+    return _kept_context(text) if len(text) <= _KEPT_CONTEXT_CHARS else redact(text).text
+
+
+def fence_channel_context(text: str | None) -> str:
+    """``fence("channel_context", text)``, redacting a channel's context once."""
+    return delimit(_redacted_context(text), "channel_context") if text and text.strip() else ""
 
 
 def _readable(ts: str | None) -> str:
@@ -78,6 +99,9 @@ def backing_context(
     The customer's message is deliberately not a parameter, and customer-authored
     history is left out: "give me $5000" must never back "$5000" in a reply.
     """
-    texts = [channel_context, guidance]
-    texts.extend(m.text for m in history if m.author in _OUR_SIDE and not m.relayed)
-    return [redact(t).text for t in texts if t and t.strip()]
+    texts = []
+    if channel_context and channel_context.strip():
+        texts.append(_redacted_context(channel_context))
+    others = [guidance, *(m.text for m in history if m.author in _OUR_SIDE and not m.relayed)]
+    texts.extend(redact(t).text for t in others if t and t.strip())
+    return texts

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.domain.customer_data import backing_context, fence, history_entries, redacted
+from app.domain.customer_data import (
+    backing_context,
+    fence,
+    fence_channel_context,
+    history_entries,
+    redacted,
+)
 from app.domain.guardrails import GuardedDraft, ReviewedText, apply_guardrails, review_text
 from app.domain.mentions import neutralize_mentions
 from app.domain.models import (
@@ -240,7 +246,7 @@ async def complete_prompt(
 def _customer_inputs(complaint: Complaint) -> dict[str, object]:
     return {
         "customer_message": fence("customer_message", complaint.text),
-        "channel_context": fence("channel_context", complaint.channel_context),
+        "channel_context": fence_channel_context(complaint.channel_context),
         "history": history_entries(complaint.history),
         # The sender's name from a relayed e-mail: the customer wrote it, so it is fenced too.
         "customer_name": fence("customer_name", complaint.customer_name),

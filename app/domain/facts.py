@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.domain.phrases import word_runs
+
 __all__ = ["MONTH_NAMES", "Amount", "DateMention", "amounts_in", "dates_in", "numbers_in"]
 
 
@@ -343,7 +345,28 @@ _RULES_BY_WORD: dict[str, list[_DateRule]] = {}
 for _date_rule in _DATE_RULES:
     for _word in _date_rule.starts_with:
         _RULES_BY_WORD.setdefault(_word, []).append(_date_rule)
-_WORD = re.compile(r"\w+")
+# Where several rules can start, one match of them all says whether any does: a
+# number is most often an order number or an amount, which no rule reads.
+_ANY_RULE_BY_WORD: dict[str, re.Pattern[str]] = {
+    word: re.compile("|".join(f"(?:{r.pattern.pattern})" for r in rules), re.IGNORECASE)
+    for word, rules in _RULES_BY_WORD.items()
+    if len(rules) > 1
+}
+
+
+def _trigger_words(text: str) -> list[tuple[int, str]]:
+    """(start, trigger) of each word that can start a rule: lower case, "<digit>" for a number."""
+    # Each distinct word is looked up once, and the words come from C loops
+    # (``word_runs``): a step per word in Python was most of the cost.
+    runs, starts, ascii_only = word_runs(text)
+    # A digit has no case: lower-casing keeps numbers numbers.
+    words = runs if ascii_only else [word.lower() for word in runs]
+    triggers = {}
+    for word in set(words):
+        trigger = "<digit>" if word[0].isdigit() else word
+        if trigger in _RULES_BY_WORD:
+            triggers[word] = trigger
+    return [(starts[i], triggers[word]) for i, word in enumerate(words) if word in triggers]
 
 
 def dates_in(text: str) -> list[DateMention]:
@@ -352,11 +375,12 @@ def dates_in(text: str) -> list[DateMention]:
     # trying each rule only where a word that can start it stands costs
     # microseconds, and this runs on every draft.
     candidates: list[tuple[int, int, frozenset[str]]] = []
-    for word in _WORD.finditer(text):
-        token = word.group()
-        trigger = "<digit>" if token[0].isdigit() else token.lower()
-        for rule in _RULES_BY_WORD.get(trigger, ()):
-            match = rule.pattern.match(text, word.start())
+    for start, trigger in _trigger_words(text):
+        any_rule = _ANY_RULE_BY_WORD.get(trigger)
+        if any_rule is not None and any_rule.match(text, start) is None:
+            continue
+        for rule in _RULES_BY_WORD[trigger]:
+            match = rule.pattern.match(text, start)
             if match and (found := rule.keys(match)):
                 candidates.append((match.start(), match.end(), frozenset(found)))
     # Earliest first, longest first at the same start; later overlaps lose.

@@ -20,7 +20,7 @@ long line cost a bounded amount each.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 import re2
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 from app.domain.links import normalize_host
 from app.domain.models import Flag
 from app.domain.offers import OfferCatalog
-from app.domain.phrases import ListedPhrase, PhraseMatcher, words_of
+from app.domain.phrases import ListedPhrase, PhraseMatcher, word_runs, words_of
 
 __all__ = ["AvoidPhrase", "GuardrailPolicy", "PromiseMatch", "PromisePattern"]
 
@@ -37,7 +37,7 @@ _WORD = re.compile(r"\w+")
 _SEGMENT_CHARS = 1_000
 # Non-breaking spaces French typography puts before "?" or inside "48 heures":
 # RE2's \s does not match them, so they are read as plain spaces (same length).
-_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " "})
+_SPACES = ("\u00a0", "\u202f", "\u2007")
 _HOST = re.compile(r"^[a-z0-9.-]+\.[a-z0-9-]+$|^\[[0-9a-f:.]+\]$")
 
 
@@ -108,6 +108,10 @@ class GuardrailPolicy(BaseModel):
         default_factory=list
     )
     _promises: list[Any] = PrivateAttr(default_factory=list)
+    # Every promise pattern in one: one RE2 pass says whether any occurs at all.
+    _any_promise: Any = PrivateAttr(default=None)
+    # ... and an RE2 set, which of them do.
+    _promise_set: Any = PrivateAttr(default=None)
     _offer_words: PhraseMatcher[str] = PrivateAttr()
     _not_offers: PhraseMatcher[int] = PrivateAttr()
     # The last catalog seen and what each of its offers covers: a playbook pairs one
@@ -139,6 +143,10 @@ class GuardrailPolicy(BaseModel):
         self._avoid = [(a, *_phrase_pattern(a.phrase)) for a in self.avoid_phrases]
         options = _re2_options()
         self._promises = [re2.compile(p.pattern, options) for p in self.promise_patterns]
+        if self._promises:
+            self._any_promise, self._promise_set = _promise_prefilters(
+                [p.pattern for p in self.promise_patterns], options
+            )
         self._offer_words = PhraseMatcher(
             (word, group) for group, words in self.offer_words.items() for word in words
         )
@@ -159,20 +167,27 @@ class GuardrailPolicy(BaseModel):
 
     def groups_covered(self, catalog: OfferCatalog) -> dict[str, frozenset[str]]:
         """Offer id -> the offer word groups its label or keywords use."""
-        if self._coverage is None or self._coverage[0] is not catalog:
+        coverage = self._coverage  # read once: a private attribute costs a microsecond
+        if coverage is None or coverage[0] is not catalog:
             covered = {
                 offer.id: frozenset(self.offer_groups_in(" . ".join(offer.vocabulary)))
                 for offer in catalog.offers
             }
-            self._coverage = (catalog, covered)
-        return self._coverage[1]
+            coverage = self._coverage = (catalog, covered)
+        return coverage[1]
 
     def avoid_phrase_flags(self, reply: str) -> list[Flag]:
         flags = []
-        words = set(_WORD.findall(reply.lower()))
+        lowered = reply.lower()
+        words: set[str] | None = None  # only once some anchor occurs, as a substring
         for avoid, pattern, anchor in self._avoid:
-            if anchor is not None and anchor not in words:
-                continue
+            if anchor is not None:
+                if anchor not in lowered:
+                    continue
+                if words is None:
+                    words = _lowered_words(reply, lowered)
+                if anchor not in words:
+                    continue
             found = pattern.search(reply)
             if found:
                 flags.append(
@@ -185,15 +200,50 @@ class GuardrailPolicy(BaseModel):
 
     def promises(self, reply: str) -> list[PromiseMatch]:
         """Every promise pattern match in ``reply``, in reading order."""
-        segments = list(_segments(reply.translate(_SPACES)))
+        patterns = self._promises
+        if not patterns:
+            return []
+        for space in _SPACES:
+            reply = reply.replace(space, " ")
         found = [
             (start + m.start(), start + m.end(), m.group())
-            for pattern in self._promises
-            for start, segment in segments
-            for m in pattern.finditer(segment)
+            for start, segment in _segments(reply)
+            for index in self._promises_in(segment, len(patterns))
+            for m in patterns[index].finditer(segment)
             if m.end() > m.start()
         ]
         return sorted(found)
+
+    def _promises_in(self, segment: str, count: int) -> Sequence[int]:
+        """The indices of the ``count`` promise patterns that match somewhere in ``segment``."""
+        # Each call into RE2 re-encodes its text: one pass for all the patterns, and
+        # most replies stop there, instead of one pass per pattern.
+        any_promise = self._any_promise
+        if any_promise is None:
+            return range(count)
+        if any_promise.search(segment) is None:
+            return ()
+        # A set finds nothing only when its DFA ran out of memory: then ask each one.
+        return self._promise_set.Match(segment) or range(count)
+
+
+def _lowered_words(text: str, lowered: str) -> set[str]:
+    """The words of ``lowered``, ``text`` in lower case."""
+    runs, _, ascii_only = word_runs(text)  # an ASCII text's runs are the lowered words
+    return set(runs) if ascii_only else set(_WORD.findall(lowered))
+
+
+def _promise_prefilters(patterns: list[str], options: Any) -> tuple[Any, Any]:
+    """The union of ``patterns`` and their RE2 set, or Nones when RE2 cannot build them."""
+    try:
+        union = re2.compile("|".join(f"(?:{p})" for p in patterns), options)
+        found = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            found.Add(pattern)
+        found.Compile()
+    except re2.error:
+        return None, None  # each pattern is still searched on its own
+    return union, found
 
 
 def _segments(text: str) -> Iterator[tuple[int, str]]:

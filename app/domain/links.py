@@ -16,14 +16,18 @@ over the text's space-separated chunks, once each, in linear time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["Link", "host_allowed", "links_in", "normalize_host", "unknown_links"]
 
 # A chunk ends wherever a link cannot go on: spaces, and the brackets and bars
-# Slack and Markdown put around one.  A single class, so no chunk is rescanned.
-_CHUNK = re.compile(r"[^\s<>|()\[\]{}\"'`]+")
+# Slack and Markdown put around one.  Only a chunk with a dot or a colon can hold
+# a link: the pattern starts only where a chunk starts, reads each chunk once,
+# possessively, and keeps only those.
+_CHUNK = re.compile(
+    r"(?<![^\s<>|()\[\]{}\"'`])[^\s<>|()\[\]{}\"'`.:]*+[.:][^\s<>|()\[\]{}\"'`]*+"
+)
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,15}://", re.IGNORECASE)
 _TRAILING = ".,;:!?…*_~"
 # Endings that make "word.word" a link and not "Node.js" or "e.g.".  A country
@@ -151,13 +155,22 @@ def _bare_host(chunk: str) -> str | None:
     return ".".join(labels)
 
 
+def _chunks(text: str) -> Iterator[str]:
+    """The chunks of ``text`` with a dot or a colon, in reading order."""
+    # A space ends every chunk and ``str.split`` finds spaces in C: only the words
+    # with a dot or a colon are scanned further.
+    for word in text.split():
+        if "." in word or ":" in word:
+            yield from _CHUNK.findall(word)
+
+
 def links_in(text: str) -> list[Link]:
     """Every link in ``text``, in reading order."""
     found = []
-    for match in _CHUNK.finditer(text):
-        chunk = match.group().rstrip(_TRAILING)
+    for chunk in _chunks(text):
+        chunk = chunk.rstrip(_TRAILING)
         if "." not in chunk and ":" not in chunk:
-            continue  # no host without a dot, no scheme without a colon
+            continue  # no host without a dot, no scheme without a colon (once "word." is cut)
         scheme = _SCHEME.search(chunk)
         if scheme is not None:
             if scheme.group().lower().startswith("mailto"):

@@ -90,6 +90,7 @@ class OfferCatalog(BaseModel):
     offers: list[Offer] = Field(min_length=1)
     _by_id: dict[str, Offer] = PrivateAttr(default_factory=dict)
     _names: PhraseMatcher[str] = PrivateAttr()
+    _texts: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> OfferCatalog:
@@ -120,11 +121,19 @@ class OfferCatalog(BaseModel):
         self._names = PhraseMatcher(
             (phrase, offer.id) for offer in self.offers for phrase in offer.vocabulary
         )
+        self._texts = tuple(
+            " ".join(filter(None, (o.label, o.fits, o.why, o.escalate_above))) for o in self.offers
+        )
 
     @property
     def name_matcher(self) -> PhraseMatcher[str]:
         """Finds the offers a text names by label or keyword; the keys are offer ids."""
         return self._names
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The catalog's own words, one text per offer: they back what a reply says of it."""
+        return self._texts
 
     def get(self, offer_id: str) -> Offer | None:
         return self._by_id.get(offer_id)

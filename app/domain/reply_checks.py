@@ -14,15 +14,16 @@ Each check reads the reply once and returns at most one ``Flag``:
 * dates and promises must be stated by our side (warnings);
 * links must go to allowed hosts (a block).
 
-``Backing`` holds what the trusted texts state, computed once per review.
+``Backing`` holds what the trusted texts state, computed once per set of texts.
 Everything is linear in the length of the reply and of the trusted texts.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,17 +32,17 @@ from app.domain.guardrail_policy import GuardrailPolicy
 from app.domain.links import unknown_links
 from app.domain.models import Flag, ProposedOffer
 from app.domain.offers import OfferCatalog
-from app.domain.phrases import PhraseMatcher, Word, words_of
+from app.domain.phrases import PhraseMatcher, Words, words_of
 
 __all__ = [
     "Backing",
     "OfferReading",
     "amount_flag",
+    "backing_of",
     "date_flag",
     "link_flag",
     "offer_text_flags",
     "promise_flag",
-    "catalog_texts",
     "read_offers",
 ]
 
@@ -65,16 +66,30 @@ class Backing:
         self.date_keys = frozenset(key for m in dates_in(self._text) for key in m.keys)
 
     @cached_property
-    def words(self) -> list[Word]:
+    def words(self) -> Words:
         # Only a reply with promises needs them.
         return words_of(self._text)
 
 
-def catalog_texts(catalog: OfferCatalog) -> list[str]:
-    """The catalog's own words, which back what a reply says about an offer."""
-    return [
-        " ".join(filter(None, (o.label, o.fits, o.why, o.escalate_above))) for o in catalog.offers
-    ]
+# A channel's context and its playbook's catalog are the same for every complaint
+# of the channel: in a burst, what they back is read once, not once per draft.
+# Sixteen sets of texts of ordinary size cover the channels of a burst and hold a
+# few MB at most; a longer set is read each time rather than kept.
+_KEPT_BACKINGS = 16
+_KEPT_BACKING_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=_KEPT_BACKINGS)
+def _kept_backing(texts: tuple[str, ...]) -> Backing:
+    return Backing(texts)
+
+
+def backing_of(texts: Iterable[str]) -> Backing:
+    """``Backing(texts)``, shared by reviews that pass the same texts."""
+    texts = tuple(texts)
+    if sum(map(len, texts)) > _KEPT_BACKING_CHARS:
+        return Backing(texts)
+    return _kept_backing(texts)
 
 
 @dataclass(frozen=True)
@@ -124,9 +139,12 @@ def _groups_of_offers(catalog: OfferCatalog, policy: GuardrailPolicy) -> dict[st
     return covering
 
 
-def _groups_of(offer: ProposedOffer, catalog: OfferCatalog, policy: GuardrailPolicy) -> set[str]:
-    if offer.offer_id in catalog:
-        return set(policy.groups_covered(catalog)[offer.offer_id])
+def _groups_of(
+    offer: ProposedOffer, covered: Mapping[str, frozenset[str]], policy: GuardrailPolicy
+) -> set[str]:
+    """``covered``: ``policy.groups_covered`` of the catalog."""
+    if offer.offer_id in covered:  # the catalog's offers, and only those
+        return set(covered[offer.offer_id])
     return policy.offer_groups_in(offer.label)  # an offer the catalog no longer has
 
 
@@ -162,7 +180,7 @@ def read_offers(text: str, catalog: OfferCatalog, policy: GuardrailPolicy) -> Of
         where = _sentence_index(ends, word.span[0])
         mentions.append((word.first_word, word.last_word, where, frozenset(offers)))
     mentions.sort(key=lambda mention: mention[:3])
-    return OfferReading(named, groups, mentions, [w.start for w in words], ends)
+    return OfferReading(named, groups, mentions, words.starts, ends)
 
 
 def _carries(offer: ProposedOffer, amount: Amount) -> bool:
@@ -187,9 +205,9 @@ def offer_text_flags(
     """
     flags = []
     listed = {o.offer_id for o in offers}
-    covered: set[str] = set()
-    for offer in offers:
-        covered |= _groups_of(offer, catalog, policy)
+    coverage = policy.groups_covered(catalog)
+    groups_of = [_groups_of(offer, coverage, policy) for offer in offers]
+    covered: set[str] = set().union(*groups_of)
     unlisted = [
         f'"{phrases[0]}" ({catalog[offer_id].label})'
         for offer_id, phrases in reading.named.items()
@@ -206,16 +224,15 @@ def offer_text_flags(
             )
         )
     missing = []
-    # "a store credit of 20": the number alone states the offer's amount.
-    numbers = numbers_in(text) if offers else set()
-    for offer in offers:
-        own_groups = _groups_of(offer, catalog, policy)
+    # "a store credit of 20": the number alone states the offer's amount.  Read only
+    # when some amount is not written as one.
+    numbers: set[float] | None = None
+    for offer, own_groups in zip(offers, groups_of, strict=True):
         named = offer.offer_id in reading.named or bool(own_groups & reading.groups.keys())
-        stated = (
-            offer.amount is None
-            or any(_carries(offer, a) for a in amounts)
-            or round(offer.amount, 2) in numbers
-        )
+        stated = offer.amount is None or any(_carries(offer, a) for a in amounts)
+        if not stated and offer.amount is not None:
+            numbers = numbers_in(text) if numbers is None else numbers
+            stated = round(offer.amount, 2) in numbers
         if not (named and stated):
             missing.append(offer.describe())
     if missing:

@@ -10,9 +10,10 @@ value is just text inside the one message being rendered.
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -41,6 +42,11 @@ class SectionSource:
     text: str
 
 
+# Rendered system sections kept per section: a system message depends only on the
+# playbook's own inputs (tone, catalog, agent...), so a burst renders each once.
+_RENDERED_PER_SECTION = 32
+
+
 @dataclass(frozen=True)
 class Section:
     role: Role
@@ -49,6 +55,30 @@ class Section:
     code_filename: str
     variables: frozenset[str]
     first_use: Mapping[str, int]  # variable -> file line where it first appears
+    # False when the text can vary with the same inputs (the ``random`` filter).
+    repeatable: bool = True
+    rendered: dict[bytes, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        """The section's text for ``context``; a system section's is remembered."""
+        # A user section carries customer text, new with every message: not kept.
+        if self.role != "system" or not self.repeatable:
+            return self.template.render(context)
+        try:
+            # Marshal writes only built-in values (str, int, float, bool, None, and
+            # lists, tuples, dicts of them...), each with its own type code (True, 1
+            # and 1.0 differ), and refuses the rest (a subclass, an Enum, an object):
+            # equal bytes mean inputs that render the same.
+            key = marshal.dumps({name: context[name] for name in sorted(self.variables)}, 2)
+        except ValueError:
+            return self.template.render(context)
+        text = self.rendered.get(key)
+        if text is None:
+            text = self.template.render(context)
+            if len(self.rendered) >= _RENDERED_PER_SECTION:
+                self.rendered.clear()
+            self.rendered[key] = text
+        return text
 
     def failure_line(self, exc: BaseException) -> int:
         # Jinja rewrites tracebacks so template frames carry the template's own
@@ -164,6 +194,7 @@ def compile_section(
         code_filename=code_filename,
         variables=variables,
         first_use=first_use,
+        repeatable=not any(f.name == "random" for f in ast.find_all(nodes.Filter)),
     )
     return section, []
 
@@ -231,7 +262,7 @@ class PromptTemplate:
                     "the code rendering this prompt must pass it",
                 )
             try:
-                text = section.template.render(context)
+                text = section.render(context)
             except Exception as exc:  # any failure inside a manager's template is a prompt error
                 raise PromptError(
                     self.path,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain.customer_data import backing_context
-from app.domain.guardrails import GuardedDraft, apply_guardrails
+from app.domain.guardrails import GuardedDraft, GuardrailPolicy, apply_guardrails
 from app.domain.mentions import WORD_JOINER
 from app.domain.models import DraftOutput, Step, TriageOutput
 from app.domain.offers import OfferCatalog
@@ -353,6 +353,28 @@ def test_a_promise_is_flagged_unless_our_side_made_it() -> None:
         'Promises nobody has confirmed: "Rest assured", "we guarantee".'
     )
     assert backed.flags == []
+
+
+def test_every_promise_pattern_reports_its_own_matches_even_where_they_overlap() -> None:
+    policy = GuardrailPolicy(
+        promise_patterns=[
+            {"pattern": r"\bwe\s+guarantee\b", "why": "a"},  # type: ignore[list-item]
+            {"pattern": r"guarantee\s+it", "why": "b"},  # type: ignore[list-item]
+            {"pattern": r"\bnever\b", "why": "c"},  # type: ignore[list-item]
+        ]
+    )
+    long_line = "x " * 700  # the reply is searched in stretches of about 1,000 characters
+
+    found = policy.promises(f"We guarantee it.\u00a0Rest.\n{long_line}we\u00a0guarantee IT")
+
+    assert [text for _, _, text in found] == [
+        "We guarantee",
+        "guarantee it",
+        "we guarantee",  # a non-breaking space is read as a space
+        "guarantee IT",
+    ]
+    assert policy.promises("Nothing to see here.") == []
+    assert GuardrailPolicy().promises("we guarantee it") == []
 
 
 def test_a_deadline_is_judged_once_as_a_date_not_again_as_a_promise() -> None:

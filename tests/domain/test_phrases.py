@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.domain.phrases import PhraseMatcher, fold
+import re
+
+from app.domain.phrases import PhraseMatcher, fold, words_of
 
 
 def test_words_are_compared_without_case_or_accents() -> None:
@@ -43,3 +45,24 @@ def test_phrases_longer_than_the_limit_are_left_out() -> None:
     matcher = PhraseMatcher([("one two three", 1), ("one", 2)], max_words=2)
 
     assert matcher.contains_any("one two three") == {2}
+
+
+def test_words_keep_their_place_in_ascii_and_accented_text() -> None:
+    for text in ("  Hello, WORLD_1!", "Déjà vu: «Straße» 42", "", "?!"):
+        words = words_of(text)
+
+        expected = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+        assert [(text[s:e], s, e) for s, e in zip(words.starts, words.ends, strict=True)] == (
+            expected
+        )
+        assert words.folded == [fold(w) for w, _, _ in expected]
+
+
+def test_starred_words_of_different_lengths_after_the_same_word_are_all_found() -> None:
+    matcher = PhraseMatcher(
+        [("voll erstatt*", "short"), ("voll erstattung*", "long"), ("voll er*", "shortest")]
+    )
+
+    (found,) = matcher.find("voll Erstattungen")
+
+    assert sorted(found.keys) == ["long", "short", "shortest"]

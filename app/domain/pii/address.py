@@ -63,20 +63,23 @@ _ES = (
 )
 
 _DE = (
-    r"(?<![\w-])(?:[A-ZÄÖÜ][a-zäöüß-]{0,40}?"
+    r"[A-ZÄÖÜ](?<![\w-][A-ZÄÖÜ])(?:[a-zäöüß-]{0,40}?"
     r"(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee)"
-    r"|[A-ZÄÖÜ][a-zäöüß]{1,30}+[ -](?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer))"
+    r"|[a-zäöüß]{1,30}+[ -](?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer))"
     r"\s{1,2}[0-9]{1,4}(?:\s?[a-zA-Z](?!\w))?(?!\w)"
 )
 
-# Scanned one by one: a pattern that starts with a character class lets the
-# engine skip to the next digit in C, four times faster than one alternation.
+# Scanned one by one: a pattern that starts with a character class (and looks
+# behind only after it) lets the engine skip to the next digit or capital in C,
+# four times faster than one alternation.
 _STREETS = tuple(re.compile(pattern) for pattern in (_EN, _FR, _DE))
 _ES_STREET = re.compile(_ES)
 _ES_TYPE_STEMS = (
     "calle", "c/", "avenida", "avda", "carretera", "ctra", "traves", "glorieta", "paseo", "ronda",
     "rambla", "plaza", "pza", "camino", "via", "piazza", "corso", "largo",
 )  # fmt: skip
+# Any of the stems, in one scan that skips in C to where one can start.
+_ES_TYPE_STEM = re.compile("|".join(re.escape(stem) for stem in _ES_TYPE_STEMS))
 _TOWN = (
     rf"[{_UPPER}][\w'’-]{{1,30}}+"
     rf"(?:[ -](?:[{_UPPER}][\w'’-]{{1,30}}+|sur|sous|am|an|der|im|de|del|la|le|en)){{0,3}}"
@@ -96,8 +99,8 @@ _POSTCODE_LINE = re.compile(
 )
 # A UK postcode ("NW1 6XE") or an Irish Eircode ("P24 X2N3"), both in their own alphabets.
 _UK_POSTCODE = re.compile(
-    r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
-    r"|(?:[AC-FHKNPRTV-Y][0-9]{2}|D6W) [0-9AC-FHKNPRTV-Y]{4})(?![A-Za-z0-9])"
+    r"[A-Z](?<![A-Za-z0-9][A-Z])(?:[A-Z]?[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
+    r"|(?:(?<=[AC-FHKNPRTV-Y])[0-9]{2}|(?<=D)6W) [0-9AC-FHKNPRTV-Y]{4})(?![A-Za-z0-9])"
 )
 _US_STATES = frozenset(
     (
@@ -117,7 +120,7 @@ def addresses(text: str) -> Iterator[Span]:
     not a four-digit postcode and a town.
     """
     lowered = text.lower()
-    streets = [*_STREETS, _ES_STREET] if any(s in lowered for s in _ES_TYPE_STEMS) else _STREETS
+    streets = [*_STREETS, _ES_STREET] if _ES_TYPE_STEM.search(lowered) else _STREETS
     found = sorted(
         (m for street in streets for m in street.finditer(text)), key=lambda m: m.start()
     )

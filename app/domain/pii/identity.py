@@ -60,57 +60,89 @@ def _always(_text: str, _start: int) -> bool:
     return True
 
 
-# (shape, validator, who must be named before it) per kind of number; every
-# shape is a bounded run anchored on both sides, so the scan is linear.
-_ID_SHAPES: list[tuple[re.Pattern[str], Callable[[str], bool], Callable[[str, int], bool]]] = [
+def _anywhere(_text: str) -> bool:
+    return True
+
+
+# A shape led by letters is tried at every letter of a text.  First a cheap look
+# for what it cannot match without, which most messages lack: a NINO's six digits,
+# a codice fiscale's sixteen characters with no space between.
+_SIX_DIGITS = re.compile(r"[0-9]{2} ?[0-9]{2} ?[0-9]{2}")
+
+
+def _six_digits(text: str) -> bool:
+    return _SIX_DIGITS.search(text) is not None
+
+
+def _sixteen_in_a_row(text: str) -> bool:
+    return max(map(len, text.split()), default=0) >= 16
+
+
+# (shape, validator, who must be named before it, whether the text can hold it at
+# all) per kind of number; every shape is a bounded run anchored on both sides, so
+# the scan is linear.  Each starts with its first character's class and looks
+# behind only then: the engine skips in C to where that class occurs, instead of
+# trying every position.
+_ID_SHAPES: list[
+    tuple[re.Pattern[str], Callable[[str], bool], Callable[[str, int], bool], Callable[[str], bool]]
+] = [
     (
-        re.compile(r"(?=[0-9])(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9]|-[0-9])"),
+        re.compile(r"[0-9](?<![0-9-][0-9])[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9]|-[0-9])"),
         ssn.is_valid,
         _always,
+        _anywhere,
     ),
     (
-        re.compile(r"(?=[0-9])(?<![0-9-])[0-9]{3} ?[0-9]{2} ?[0-9]{4}(?![0-9])"),
+        re.compile(r"[0-9](?<![0-9-][0-9])[0-9]{2} ?[0-9]{2} ?[0-9]{4}(?![0-9])"),
         ssn.is_valid,
         _named_before(_SSN_NAME),
+        _anywhere,
     ),
     (
         re.compile(
-            r"(?<![A-Za-z0-9])[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d](?![A-Za-z0-9])"
+            r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]"
+            r"(?![A-Za-z0-9])"
         ),
         _nino_ok,
         _always,
+        _six_digits,
     ),
     (
         re.compile(
-            r"(?=[12])(?<![0-9])[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
+            r"[12](?<![0-9][12]) ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
             r"(?![0-9])"
         ),
         nir.is_valid,
         _always,
+        _anywhere,
     ),
     (
-        re.compile(r"(?=[1-9])(?<![0-9])[1-9][0-9] ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9])"),
+        re.compile(r"[1-9](?<![0-9][1-9])[0-9] ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9])"),
         idnr.is_valid,
         _named_before(_STEUER_ID_NAME),
+        _anywhere,
     ),
     (
-        re.compile(r"(?=[0-9])(?<![A-Za-z0-9])[0-9]{8}(?:-?[A-Za-z]| [A-Z])(?![A-Za-z0-9])"),
+        re.compile(r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{7}(?:-?[A-Za-z]| [A-Z])(?![A-Za-z0-9])"),
         lambda raw: dni.is_valid(raw.replace(" ", "")),
         _always,
+        _anywhere,
     ),
     (
-        re.compile(r"(?=[XYZxyz])(?<![A-Za-z0-9])[XYZxyz]-?[0-9]{7}-?[A-Za-z](?![A-Za-z0-9])"),
+        re.compile(r"[XYZxyz](?<![A-Za-z0-9][XYZxyz])-?[0-9]{7}-?[A-Za-z](?![A-Za-z0-9])"),
         nie.is_valid,
         _always,
+        _anywhere,
     ),
     (
         re.compile(
-            r"(?<![A-Za-z0-9])[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"
+            r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]{5}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"
             r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]"
             r"(?![A-Za-z0-9])"
         ),
         lambda raw: codicefiscale.is_valid(raw.upper()),
         _always,
+        _sixteen_in_a_row,
     ),
 ]
 
@@ -125,7 +157,9 @@ _PASSPORT = re.compile(
 
 def national_ids(text: str) -> Iterator[Span]:
     """Every national ID number whose check digits hold, and named passport numbers."""
-    for shape, valid, named in _ID_SHAPES:
+    for shape, valid, named, possible in _ID_SHAPES:
+        if not possible(text):
+            continue
         for match in shape.finditer(text):
             if named(text, match.start()) and valid(match.group()):
                 yield Span(match.start(), match.end(), "national_id")
