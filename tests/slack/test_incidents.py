@@ -9,6 +9,7 @@ endpoint is the one used).  The complaints are our own, in
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -175,7 +176,8 @@ async def test_a_burst_in_different_words_becomes_one_card_and_unrelated_complai
 async def test_approve_for_all_sends_each_customer_their_own_reply_once(grouping: RunningBot) -> None:
     burst = PROBLEMS["double_charge"]
     stamps = await complain(grouping, burst, prefix="D")
-    card = await incident_card_with(grouping, len(burst))
+    # The card as the agent saw it: the fake Slack updates its messages in place.
+    card = copy.deepcopy(await incident_card_with(grouping, len(burst)))
 
     await press(grouping, card, "incident_approve_all")
     await press(grouping, card, "incident_approve_all")  # a double click sends nothing twice
