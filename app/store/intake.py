@@ -15,14 +15,24 @@ first, the approve claim still lets only one of the two replies out.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.records import AcceptedJob, Complaint, JobKind, NewComplaint
+from app.store.records import AcceptedJob, Complaint, Job, JobClaim, JobKind, NewComplaint
 from app.store.sessions import StoreSessions
 from app.store.tables import JOB_KINDS, ComplaintRow, JobRow, JobState, SlackEventRow
 
@@ -101,14 +111,15 @@ def _new_complaint_statement(dialect: str) -> Any:
 
 
 @functools.cache
-def _new_job_statement(dialect: str) -> Any:
-    # Due now by the clock leases are judged by (see StoreSessions._lease_time).
-    due = func.now() if dialect == "postgresql" else bindparam("p_not_before")
-    return (
-        insert(_JOBS)
-        .values({**{name: bindparam(f"p_{name}") for name in _NEW_JOB_COLUMNS}, "not_before": due})
-        .returning(_JOBS.c.id)
-    )
+def _new_job_statement(dialect: str, *, claimed: bool) -> Any:
+    # Due now, and a claim's lease end, by the clock leases are judged by
+    # (see StoreSessions._lease_time): the database's on PostgreSQL.
+    postgres = dialect == "postgresql"
+    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in _NEW_JOB_COLUMNS}
+    values["not_before"] = func.now() if postgres else bindparam("p_not_before")
+    if claimed and postgres:
+        values["lease_until"] = func.now() + bindparam("p_lease_s", type_=Interval())
+    return insert(_JOBS).values(values).returning(*_JOBS.c)
 
 
 _FIRST_COMPLAINT_ID = (
@@ -149,9 +160,14 @@ class IntakeQueries(StoreSessions):
 
     async def accept_complaint(
         self, *, complaint: NewComplaint, job_kind: JobKind | str = "draft",
-        payload: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None, claim: JobClaim | None = None,
     ) -> AcceptedJob | None:
         """Store the complaint and queue its job in one transaction.
+
+        With ``claim`` the job is stored already leased to that worker, and
+        returned: the worker runs it without claiming it from the queue (a
+        store write less per complaint); if the worker dies, the lease runs
+        out and any worker claims it, as any job.
 
         Returns None, and queues nothing, when this (channel, message_ts,
         source) was accepted before (the other delivery owns it), or when
@@ -185,11 +201,22 @@ class IntakeQueries(StoreSessions):
             job = new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
                                  payload=payload, now=now, due=self._lease_time())
             params = {f"p_{name}": job[name] for name in _NEW_JOB_COLUMNS}
-            if self.dialect_name != "postgresql":
+            postgres = self.dialect_name == "postgresql"
+            if not postgres:
                 params["p_not_before"] = now
-            job_id = await connection.scalar(_new_job_statement(self.dialect_name), params)
-            assert job_id is not None
-            return AcceptedJob(complaint=Complaint.from_row(row), job_id=job_id)  # type: ignore[arg-type]
+            if claim is not None:
+                params.update(p_status=JobState.RUNNING, p_attempts=1, p_lease_owner=claim.worker)
+                if postgres:
+                    params["p_lease_s"] = timedelta(seconds=claim.lease_s)
+                else:
+                    params["p_lease_until"] = now + timedelta(seconds=claim.lease_s)
+            statement = _new_job_statement(self.dialect_name, claimed=claim is not None)
+            job_row = (await connection.execute(statement, params)).one()
+            return AcceptedJob(
+                complaint=Complaint.from_row(row),  # type: ignore[arg-type]
+                job_id=job_row.id,
+                job=Job.from_row(job_row) if claim is not None else None,  # type: ignore[arg-type]
+            )
 
     async def existing_for_message(self, *, channel_id: str, message_ts: str) -> Complaint | None:
         """The first complaint stored for this Slack message, whatever asked for it."""

@@ -109,10 +109,20 @@ class AcceptedJob:
 
     complaint: Complaint
     job_id: int
+    # The job, when it was taken by the accepting worker in the same write (JobClaim).
+    job: Job | None = None
 
     @property
     def complaint_id(self) -> int:
         return self.complaint.id
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """A worker taking the job it queues at once, leased as ``claim_jobs`` would lease it."""
+
+    worker: str
+    lease_s: float
 
 
 @dataclass(frozen=True, kw_only=True)

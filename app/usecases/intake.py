@@ -17,7 +17,7 @@ import structlog
 from app.domain.channels import ChannelKind, ChannelKinds
 from app.domain.limits import cap_text, with_cut_note
 from app.domain.redact import redact
-from app.store import ComplaintSource, NewComplaint, Store
+from app.store import ComplaintSource, Job, JobClaim, NewComplaint, Store
 from app.usecases.ports import SlackPort
 from app.usecases.relay_intake import RelayOutcome, relay_refusal, relayed_complaint
 
@@ -56,6 +56,8 @@ class WatchResult:
     outcome: WatchOutcome
     # Drafts this message made stale; their cards must be redrawn.
     superseded: list[int] = field(default_factory=list)
+    # The drafting job, when the caller's claim took it at once.
+    job: Job | None = None
 
 
 class Intake:
@@ -77,8 +79,13 @@ class Intake:
         self._home_team = home_team_id
         self._max_chars = max_message_chars
 
-    async def watched_message(self, message: Message) -> WatchResult:
-        """A message in a channel: store it as a complaint if a customer wrote it there."""
+    async def watched_message(
+        self, message: Message, *, claim: JobClaim | None = None
+    ) -> WatchResult:
+        """A message in a channel: store it as a complaint if a customer wrote it there.
+
+        With ``claim`` its drafting job is taken by that worker as it is stored.
+        """
         kind = self.channels.kind_of(message.channel)
         if kind is None:
             return WatchResult("ignored_channel")
@@ -86,7 +93,7 @@ class Intake:
         if not text:
             return WatchResult("ignored_empty")
         if kind == ChannelKind.RELAY:
-            return await self._relayed(message)
+            return await self._relayed(message, claim)
         if await self._from_agent(message.user, message.user_team):
             return WatchResult("ignored_agent")
         # A message that starts its own thread has nothing older to supersede.
@@ -98,13 +105,15 @@ class Intake:
             else []
         )
         accepted = await self._store.accept_complaint(
-            complaint=self._complaint(message, text, source="watch")
+            complaint=self._complaint(message, text, source="watch"), claim=claim
         )
         return WatchResult(
-            "accepted" if accepted else "duplicate_message", [d.id for d in superseded]
+            "accepted" if accepted else "duplicate_message",
+            [d.id for d in superseded],
+            accepted.job if accepted else None,
         )
 
-    async def _relayed(self, message: Message) -> WatchResult:
+    async def _relayed(self, message: Message, claim: JobClaim | None) -> WatchResult:
         """An agent's paste in a relay channel: the customer it quotes complains, not the agent."""
         refused = relay_refusal(message, home_team=self._home_team)
         if refused:
@@ -112,8 +121,10 @@ class Intake:
         complaint = relayed_complaint(message, max_chars=self._max_chars)
         if complaint is None:
             return WatchResult("ignored_relay_chatter")
-        accepted = await self._store.accept_complaint(complaint=complaint)
-        return WatchResult("accepted" if accepted else "duplicate_message")
+        accepted = await self._store.accept_complaint(complaint=complaint, claim=claim)
+        if accepted is None:
+            return WatchResult("duplicate_message")
+        return WatchResult("accepted", job=accepted.job)
 
     async def requested(
         self,

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from app import metrics
-from app.store import Job, Store
+from app.store import Job, JobClaim, Store
 from app.usecases.ack_first import AckFirst
 from app.usecases.ports import SlackFailure
 
@@ -66,6 +66,26 @@ class JobRunner:
     def wake(self) -> None:
         self._wake.set()
 
+    async def reserve(self) -> JobClaim | None:
+        """A free slot, taken, for a job this worker is about to queue; None when all are busy.
+
+        The job is then stored already leased to this worker (``accept_complaint``'s
+        claim) and handed over with ``adopt``, or the slot given back with ``unreserve``.
+        """
+        if self._stopping or self._slots.locked():
+            return None
+        await self._slots.acquire()  # a free slot: taken without waiting
+        return JobClaim(worker=self._worker_id, lease_s=self._lease_s)
+
+    def adopt(self, job: Job) -> None:
+        """Run a job stored already leased to this worker, in the slot ``reserve`` took."""
+        task = asyncio.create_task(self._run(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def unreserve(self) -> None:
+        self._slots.release()
+
     async def run(self) -> None:
         """Claim and start jobs until stopped; never more than ``concurrency`` at once."""
         look_first = True
@@ -93,9 +113,7 @@ class JobRunner:
                     await asyncio.wait_for(self._wake.wait(), POLL_S)
                 continue
             for job in jobs:
-                task = asyncio.create_task(self._run(job))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.adopt(job)
 
     async def _free_slots(self) -> int:
         """Wait for one free slot, then take every other free one, up to CLAIM_BATCH.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from app.store import NewComplaint
+from app.store import JobClaim, JobState, NewComplaint
 
 if TYPE_CHECKING:
     from conftest import StoreFactory, StoreOpener
@@ -54,6 +54,40 @@ async def test_a_shortcut_on_a_message_nobody_asked_about_yet_is_a_request_with_
     assert asked is not None and asked.complaint.source == "shortcut"
     job = await store.get_job(job_id=asked.job_id)
     assert job is not None and job.payload == {"respond_to": "U_AGENT"}
+
+
+async def test_a_complaint_accepted_with_a_claim_is_leased_to_that_worker_and_not_queued(
+    open_store: StoreOpener, factory: StoreFactory,
+) -> None:
+    accepting, other = await open_store(), await open_store()
+    accepted = await accepting.accept_complaint(
+        complaint=factory.complaint("1712000000.000300"),
+        claim=JobClaim(worker="host-a", lease_s=0.3),
+    )
+    assert accepted is not None and accepted.job is not None
+    job = accepted.job
+    assert (job.id, job.status, job.lease_owner, job.attempts) == (
+        accepted.job_id, JobState.RUNNING, "host-a", 1,
+    )
+    assert job.lease_until is not None and job.lease_until > job.not_before
+    assert await accepting.get_job(job_id=job.id) == job
+    # Nobody else can claim it while the lease holds; once it runs out, anyone can.
+    assert await other.claim_job(worker="host-b") is None
+    await asyncio.sleep(0.4)
+    taken = await other.claim_job(worker="host-b")
+    assert taken is not None and (taken.id, taken.attempts) == (job.id, 2)
+    assert await accepting.finish_job(job_id=job.id, worker="host-a") is False
+
+
+async def test_a_duplicate_accepted_with_a_claim_takes_nothing(
+    store: Store, factory: StoreFactory,
+) -> None:
+    claim = JobClaim(worker="host-a", lease_s=20)
+    assert await store.accept_complaint(complaint=factory.complaint("1712000000.000400"), claim=claim)
+    assert await store.accept_complaint(
+        complaint=factory.complaint("1712000000.000400"), claim=claim
+    ) is None
+    assert await store.pending_job_count() == 1
 
 
 async def test_two_instances_accepting_the_same_message_queue_one_job(

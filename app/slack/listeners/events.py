@@ -78,7 +78,7 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
     ) -> None:
         event = body.get("event") or {}
         try:
-            outcome = await _accept(deps, body, event)
+            outcome, started = await _accept(deps, body, event)
         except Exception:
             # Bolt answers 500 and Slack retries; the retry must not be dropped as a duplicate.
             if body.get("event_id"):
@@ -86,12 +86,13 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
             raise
         metrics.MESSAGES_SEEN.labels(outcome=outcome).inc()
         log.info("message_seen", outcome=outcome, channel=event.get("channel"), ts=event.get("ts"))
-        context["accepted"] = outcome == "accepted"
+        # A job this worker could not start at once (all slots busy) waits in the queue.
+        context["queued"] = outcome == "accepted" and not started
         await next()
 
     @app.event("message", middleware=[accept_message])
     async def on_message(context: AsyncBoltContext) -> None:
-        if context.get("accepted"):
+        if context.get("queued"):
             desk.jobs.wake()
 
     @app.event("app_mention")
@@ -116,18 +117,36 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         await client.views_publish(user_id=event["user"], view=view)
 
 
-async def _accept(deps: ListenerDeps, body: dict[str, Any], event: dict[str, Any]) -> str:
-    """Leave out what is not a person's new message, then hand it to intake."""
+async def _accept(
+    deps: ListenerDeps, body: dict[str, Any], event: dict[str, Any]
+) -> tuple[str, bool]:
+    """Leave out what is not a person's new message, then hand it to intake.
+
+    Returns the outcome, and whether the drafting job was started here.
+    """
     if event.get("subtype") not in _NEW_MESSAGE_SUBTYPES or event.get("hidden"):
-        return "ignored_subtype"
+        return "ignored_subtype", False
     user = event.get("user")
     if event.get("bot_id") or not user or user == deps.bot_user_id:
-        return "ignored_bot"
-    result = await deps.desk.intake.watched_message(message_of(body, event))
+        return "ignored_bot", False
+    jobs = deps.desk.jobs
+    # With a slot free, the job is stored already taken by this worker and started
+    # here: no claim from the queue (a store write less per complaint under a burst).
+    claim = await jobs.reserve()
+    try:
+        result = await deps.desk.intake.watched_message(message_of(body, event), claim=claim)
+    except BaseException:
+        if claim is not None:
+            jobs.unreserve()
+        raise
+    if result.job is not None:
+        jobs.adopt(result.job)
+    elif claim is not None:
+        jobs.unreserve()
     for draft_id in result.superseded:
         # Cards of older drafts in this thread now say they can no longer send.
         deps.background.spawn(deps.desk.cards.refresh(draft_id))
-    return result.outcome
+    return result.outcome, result.job is not None
 
 
 async def _mention(
