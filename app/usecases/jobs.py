@@ -78,7 +78,14 @@ class JobRunner:
         return JobClaim(worker=self._worker_id, lease_s=self._lease_s)
 
     def adopt(self, job: Job) -> None:
-        """Run a job stored already leased to this worker, in the slot ``reserve`` took."""
+        """Run a job stored already leased to this worker, in the slot ``reserve`` took.
+
+        Stopping meanwhile, the job is left to its lease: once it runs out, this
+        worker restarted or another one claims it.
+        """
+        if self._stopping:
+            self._slots.release()
+            return
         task = asyncio.create_task(self._run(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
