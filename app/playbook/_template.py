@@ -55,7 +55,7 @@ class Section:
     code_filename: str
     variables: frozenset[str]
     first_use: Mapping[str, int]  # variable -> file line where it first appears
-    # False when the text can vary with the same inputs (the ``random`` filter).
+    # False when the text can vary with the same inputs (``random``, ``lipsum()``).
     repeatable: bool = True
     rendered: dict[bytes, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -194,7 +194,10 @@ def compile_section(
         code_filename=code_filename,
         variables=variables,
         first_use=first_use,
-        repeatable=not any(f.name == "random" for f in ast.find_all(nodes.Filter)),
+        repeatable=not (
+            any(f.name == "random" for f in ast.find_all(nodes.Filter))
+            or any(n.name == "lipsum" for n in ast.find_all(nodes.Name))
+        ),
     )
     return section, []
 

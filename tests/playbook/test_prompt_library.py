@@ -306,6 +306,37 @@ def test_a_remembered_system_message_still_follows_every_change_of_its_inputs(
     assert shown == [f"{v} {i}" for v in (1, True, 1.0, 1) for i in (["a"], ("a",), ["a"])]
 
 
+@pytest.mark.parametrize("chance", ["{{ openers | random }}", "{{ lipsum(1, false, 5, 20) }}"])
+def test_a_system_message_left_to_chance_is_drawn_anew_each_time(
+    tmp_path: Path, chance: str,
+) -> None:
+    (tmp_path / "brand-voice.md").write_text(
+        "---\nname: brand-voice\ndescription: v\n---\nPlain.\n"
+    )
+    (tmp_path / "opener.prompt.md").write_text(
+        "---\n"
+        "name: opener\n"
+        "description: Picks an opener.\n"
+        "inputs:\n"
+        "  system: {openers: [a, b]}\n"
+        "  user: {who: Sam}\n"
+        "---\n"
+        "system:\n"
+        f"{chance}\n"
+        "user:\n"
+        "{{ who }}\n"
+    )
+    library = PromptLibrary.load(tmp_path, required=())
+    openers = [f"opener {n}" for n in range(50)]
+
+    drawn = {
+        library.render("opener", system={"openers": openers}, user={"who": "S"}).messages[0].content
+        for _ in range(20)
+    }
+
+    assert len(drawn) > 1, "the same inputs drew a different system message"
+
+
 def test_templates_cannot_be_swapped_once_loaded(real_prompts_dir: Path) -> None:
     library = PromptLibrary.load(real_prompts_dir)
 
