@@ -6,12 +6,20 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from app.brief_cli import brief as brief_command
-from app.cli_output import err, fail, out, print_json, run_model_work, settings_or_fail
+from app.cli_output import (
+    err,
+    fail,
+    out,
+    print_json,
+    read_store,
+    run_model_work,
+    settings_or_fail,
+)
 from app.domain.limits import cap_text
 from app.domain.models import TONES, Complaint, DraftResult
 from app.eval_cli import eval_cli
@@ -210,23 +218,12 @@ def stats(
     from dataclasses import asdict
     from datetime import UTC, datetime, timedelta
 
-    from app.store import DatabaseURLError, Store, StoreUnavailable
     from app.terminal_view import print_stats
 
     settings = _settings()
     since = datetime.now(UTC) - timedelta(days=days) if days else None
 
-    async def read() -> Any:
-        store = await Store.open(settings.database_url)
-        try:
-            return await store.stats(since=since)
-        finally:
-            await store.close()
-
-    try:
-        figures = asyncio.run(read())
-    except (StoreUnavailable, DatabaseURLError) as exc:
-        raise fail(str(exc)) from None
+    figures = read_store(settings.database_url, lambda store: store.stats(since=since))
     if as_json:
         out.print_json(json.dumps(asdict(figures), default=str))
         return

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -19,6 +19,9 @@ from rich.console import Console
 from app.domain.ports import LLMError
 from app.playbook import PromptSetError
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.store import Store
 
 T = TypeVar("T")
 
@@ -50,6 +53,24 @@ def run_model_work(work: Coroutine[Any, Any, T]) -> T:
         raise fail("the prompt files have errors:\n" + str(exc)) from None
     except LLMError as exc:
         raise fail(str(exc), code=3) from None
+
+
+def read_store(database_url: str, query: Callable[[Store], Awaitable[T]]) -> T:
+    """One query against the store; a database that cannot be opened becomes an exit."""
+    # Here, not at the top: commands that never touch the store skip SQLAlchemy.
+    from app.store import DatabaseURLError, Store, StoreUnavailable
+
+    async def read() -> T:
+        store = await Store.open(database_url)
+        try:
+            return await query(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(read())
+    except (StoreUnavailable, DatabaseURLError) as exc:
+        raise fail(str(exc)) from None
 
 
 def print_json(result: BaseModel) -> None:

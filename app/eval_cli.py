@@ -23,7 +23,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
-from app.cli_output import err, fail, out, settings_or_fail
+from app.cli_output import err, fail, out, read_store, settings_or_fail
 from app.playbook import PromptSetError
 from app.settings import Settings
 
@@ -224,22 +224,13 @@ def import_cases(
     from datetime import UTC, datetime, timedelta
 
     from app.evals.importer import write_cases
-    from app.store import DatabaseURLError, Store, StoreUnavailable
 
     settings = _settings(needs_key=False)
     since = datetime.now(UTC) - timedelta(days=days) if days else None
 
-    async def read() -> Any:
-        store = await Store.open(settings.database_url)
-        try:
-            return await store.past_drafts(limit=limit, since=since)
-        finally:
-            await store.close()
-
-    try:
-        past = asyncio.run(read())
-    except (StoreUnavailable, DatabaseURLError) as exc:
-        raise fail(str(exc)) from None
+    past = read_store(
+        settings.database_url, lambda store: store.past_drafts(limit=limit, since=since)
+    )
     done = write_cases(past, out_dir, overwrite=overwrite)
     for path in done.skipped:
         err.print(f"[yellow]kept[/] {path}: it exists (--overwrite replaces it)", highlight=False)

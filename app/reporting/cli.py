@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -12,11 +11,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from app.cli_output import err, fail, settings_or_fail
+from app.cli_output import err, read_store, settings_or_fail
 from app.reporting.html_page import render_html
 from app.reporting.text import render_csv, render_table
-from app.store import DatabaseURLError, Store, StoreUnavailable
-from app.store.report import PHRASE_SAMPLE, Report
+from app.store.report import PHRASE_SAMPLE
 
 _RELATIVE = re.compile(r"^(\d+)\s*([dhw])$")
 
@@ -65,19 +63,12 @@ def report(
     now = datetime.now(UTC)
     start = parse_since(since, now=now)
 
-    async def read() -> Report:
-        store = await Store.open(settings.database_url)
-        try:
-            return await store.report(
-                since=start, until=now, channel=channel, phrase_sample=phrase_sample
-            )
-        finally:
-            await store.close()
-
-    try:
-        figures = asyncio.run(read())
-    except (StoreUnavailable, DatabaseURLError) as exc:
-        raise fail(str(exc)) from None
+    figures = read_store(
+        settings.database_url,
+        lambda store: store.report(
+            since=start, until=now, channel=channel, phrase_sample=phrase_sample
+        ),
+    )
     if output_format is Format.table:
         console = Console(file=output.open("w", encoding="utf-8")) if output else Console()
         render_table(console, figures)
