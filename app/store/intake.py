@@ -44,7 +44,7 @@ def check_job_kind(kind: str) -> None:
 
 def new_job_values(
     *, kind: str, complaint_id: int | None, draft_id: int | None,
-    payload: dict[str, Any] | None, now: datetime, due: ColumnElement[datetime],
+    payload: dict[str, Any] | None, now: datetime, due: ColumnElement[datetime] | datetime,
 ) -> dict[str, Any]:
     """A queued job's columns; ``due`` is "now" by the clock leases are judged by."""
     check_job_kind(kind)
@@ -198,12 +198,11 @@ class IntakeQueries(StoreSessions):
             ).first()
             if row is None:
                 return None
+            # The statement sets "due now" by the lease clock (the database's on PostgreSQL).
             job = new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
-                                 payload=payload, now=now, due=self._lease_time())
-            params = {f"p_{name}": job[name] for name in _NEW_JOB_COLUMNS}
+                                 payload=payload, now=now, due=now)
+            params = {f"p_{name}": job[name] for name in (*_NEW_JOB_COLUMNS, "not_before")}
             postgres = self.dialect_name == "postgresql"
-            if not postgres:
-                params["p_not_before"] = now
             if claim is not None:
                 params.update(p_status=JobState.RUNNING, p_attempts=1, p_lease_owner=claim.worker)
                 if postgres:
