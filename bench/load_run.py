@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -135,16 +137,16 @@ async def start_tactful(
 ) -> tuple[Child, str]:
     """``tactful serve`` on a free port, in the run's directory; returns it and its base URL.
 
-    With ``cprofile_to`` it runs under cProfile (main thread only, about twice
-    the CPU), which writes its stats there when the bot exits on SIGTERM.
+    With ``cprofile_to`` it runs under ``bench.profiled_serve``: cProfile of the
+    main thread (about twice the CPU) from SIGUSR1 on (``begin_profile``), whose
+    stats are written there when the bot exits on SIGTERM.
     """
     port = free_port()
     argv = tactful_argv()
     if cprofile_to is not None:
-        script = Path(sys.executable).with_name("tactful")
-        if not script.exists():
-            raise RuntimeError("--cprofile needs the tactful console script: pip install -e .")
-        argv = [sys.executable, "-m", "cProfile", "-o", str(cprofile_to), str(script)]
+        # By path: the bot runs in the run's directory, where ``bench`` is not importable.
+        script = Path(__file__).with_name("profiled_serve.py")
+        argv = [sys.executable, str(script), str(cprofile_to)]
     bot, _ = await run.start(
         name,
         [*argv, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -152,6 +154,11 @@ async def start_tactful(
         env=child_env(settings),
     )
     return bot, f"http://127.0.0.1:{port}"
+
+
+def begin_profile(bot: Child) -> None:
+    """Start the cProfile of a bot begun with ``cprofile_to`` (after start-up, before load)."""
+    os.kill(bot.pid, signal.SIGUSR1)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> Any:

@@ -29,7 +29,6 @@ from app.domain.models import ChatMessage, TokenUsage
 from app.domain.ports import LLMBadOutput, LLMResult, LLMUnavailable
 from app.llm._config import LLMConfig, UsageRecord
 from app.llm._failures import ExchangeFailure, describe_failure, public_url, rejects_json_schema
-from app.llm._pools import PooledTransport
 from app.llm._reply import (
     BadReply,
     Completion,
@@ -45,6 +44,7 @@ from app.llm._schema import (
     strict_json_schema,
     with_schema_instruction,
 )
+from app.llm._transport import llm_http_client
 
 T = TypeVar("T", bound=BaseModel)
 WireMessage = dict[str, str]
@@ -90,7 +90,7 @@ class LLMClient:
         self._config = config
         self._owns_http_client = http_client is None
         if http_client is None:
-            http_client = openai.DefaultAsyncHttpxClient(transport=PooledTransport())
+            http_client = llm_http_client()
         self._openai = openai.AsyncOpenAI(
             # The SDK refuses an empty key, yet Ollama, vLLM and llama.cpp need none.
             api_key=config.api_key or "not-needed",

@@ -10,6 +10,7 @@ store is migrated, ``auth.test`` has passed and the job worker runs; then
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -384,6 +385,17 @@ async def until_signalled() -> None:
     log.info("shutting_down")
 
 
+def freeze_start_up_heap() -> None:
+    """Take what start-up built out of the garbage collector's sight.
+
+    Start-up leaves ~200k objects that live as long as the bot (modules,
+    compiled prompts, schemas).  Frozen, they are no longer walked by the full
+    collections a burst triggers: one took 0.15 s of a 2.6 s burst's CPU.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     bot = Bot(settings, migrate_in_child=True)
     runner = web.AppRunner(http_app(bot), access_log=None)
@@ -392,6 +404,7 @@ async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     log.info("http_listening", host=host, port=port, events_path="/slack/events")
     try:
         await bot.start()
+        freeze_start_up_heap()
         await until_signalled()
     finally:
         await bot.stop()

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.settings import Settings, SettingsError
-from app.slack.server import Bot, count_ack, http_app, until_signalled
+from app.slack.server import Bot, count_ack, freeze_start_up_heap, http_app, until_signalled
 from app.usecases.ack_first import AckFirst
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ async def serve_socket(settings: Settings, *, port: int | None = None) -> None:
             await runner.setup()
             await web.TCPSite(runner, "0.0.0.0", port).start()
         await bot.start()
+        freeze_start_up_heap()
         assert bot.app is not None and settings.slack_app_token is not None
         app_token = settings.slack_app_token.get_secret_value()
         url = await _socket_url(bot.app.client, app_token, settings.slack_api_url)

@@ -341,7 +341,10 @@ class FakeOpenAI(LocalServer):
         The router is yielded so a test may script a route answer by answer;
         requests to any other host fail, as nothing may leave the machine.
         """
-        with respx.mock(base_url=base_url, assert_all_called=False) as router:
+        # ``using="httpx"`` routes at the httpx client, whatever its transport:
+        # ``LLMClient`` sends through the SDK's aiohttp one, which the default
+        # (httpcore) mocker would not see.
+        with respx.mock(base_url=base_url, assert_all_called=False, using="httpx") as router:
             router.post("/chat/completions").mock(side_effect=self.handle)
             router.get("/models").mock(side_effect=self.handle)
             router.post("/embeddings").mock(side_effect=self.handle)
