@@ -10,6 +10,7 @@ from app.store.engine import DatabaseURLError, async_url, create_store_engine
 from app.store.migrate import migrate
 from app.store.records import (
     AcceptedJob,
+    AlreadyDelivered,
     CategoryCount,
     Complaint,
     ComplaintSource,
@@ -28,6 +29,7 @@ from app.store.tables import JobState
 
 __all__ = [
     "AcceptedJob",
+    "AlreadyDelivered",
     "CategoryCount",
     "Complaint",
     "ComplaintSource",

@@ -15,6 +15,7 @@ first, the approve claim still lets only one of the two replies out.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.records import AcceptedJob, Complaint, Job, JobClaim, JobKind, NewComplaint
-from app.store.sessions import StoreSessions
+from app.store.records import (
+    AcceptedJob,
+    AlreadyDelivered,
+    Complaint,
+    Job,
+    JobClaim,
+    JobKind,
+    NewComplaint,
+)
+from app.store.sessions import CoreConnection, StoreSessions
 from app.store.tables import JOB_KINDS, ComplaintRow, JobRow, JobState, SlackEventRow
 
 
@@ -136,18 +145,16 @@ class IntakeQueries(StoreSessions):
     async def first_delivery(self, *, event_id: str) -> bool:
         """True the first time ``event_id`` is seen by any instance, False ever after."""
         async with self._write_core(urgent=True) as connection:
-            inserted = (
-                await connection.execute(
-                    _first_delivery_statement(self.dialect_name),
-                    {"p_event_id": event_id, "p_received_at": self._clock()},
-                )
-            ).scalar_one_or_none()
-        return inserted is not None
+            return await self._first_delivery_in(connection, event_id)
 
-    async def forget_delivery(self, *, event_id: str) -> None:
-        """Undo ``first_delivery`` when handling failed, so Slack's retry is not dropped."""
-        async with self._write(urgent=True) as session:
-            await session.execute(delete(SlackEventRow).where(SlackEventRow.event_id == event_id))
+    async def _first_delivery_in(self, connection: CoreConnection, event_id: str) -> bool:
+        inserted = (
+            await connection.execute(
+                _first_delivery_statement(self.dialect_name),
+                {"p_event_id": event_id, "p_received_at": self._clock()},
+            )
+        ).scalar_one_or_none()
+        return inserted is not None
 
     async def prune_events(self, *, before: datetime) -> int:
         """Forget deliveries received before ``before`` (Slack retries stop after minutes)."""
@@ -161,8 +168,14 @@ class IntakeQueries(StoreSessions):
     async def accept_complaint(
         self, *, complaint: NewComplaint, job_kind: JobKind | str = "draft",
         payload: dict[str, Any] | None = None, claim: JobClaim | None = None,
+        event_id: str | None = None,
     ) -> AcceptedJob | None:
         """Store the complaint and queue its job in one transaction.
+
+        With ``event_id`` the Slack event that brought the message is recorded
+        in the same transaction (``first_delivery``'s dedupe, one write less on
+        the ack path): a delivery seen before raises ``AlreadyDelivered``, and
+        a failure stores neither, so Slack's retry is handled as new.
 
         With ``claim`` the job is stored already leased to that worker, and
         returned: the worker runs it without claiming it from the queue (a
@@ -187,6 +200,8 @@ class IntakeQueries(StoreSessions):
             "p_relayed": complaint.relayed, "p_created_at": now,
         }
         async with self._write_core(urgent=True) as connection:
+            if event_id is not None and not await self._first_delivery_in(connection, event_id):
+                raise AlreadyDelivered(event_id)
             if complaint.source != "watch":
                 await self._lock_message(connection, complaint.channel_id, complaint.message_ts)
                 if await connection.scalar(_FIRST_COMPLAINT_ID, complaint_values) is not None:
@@ -211,11 +226,11 @@ class IntakeQueries(StoreSessions):
                     params["p_lease_until"] = now + timedelta(seconds=claim.lease_s)
             statement = _new_job_statement(self.dialect_name, claimed=claim is not None)
             job_row = (await connection.execute(statement, params)).one()
-            return AcceptedJob(
-                complaint=Complaint.from_row(row),  # type: ignore[arg-type]
-                job_id=job_row.id,
-                job=Job.from_row(job_row) if claim is not None else None,  # type: ignore[arg-type]
-            )
+            accepted = Complaint.from_row(row)  # type: ignore[arg-type]
+            taken = None
+            if claim is not None:
+                taken = replace(Job.from_row(job_row), accepted=accepted)  # type: ignore[arg-type]
+            return AcceptedJob(complaint=accepted, job_id=job_row.id, job=taken)
 
     async def existing_for_message(self, *, channel_id: str, message_ts: str) -> Complaint | None:
         """The first complaint stored for this Slack message, whatever asked for it."""

@@ -15,6 +15,7 @@ job; the store's clock on SQLite, where every worker is on one host.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -85,7 +86,8 @@ def _finish_statement(dialect: str) -> Any:
     return (
         update(_JOBS)
         .where(
-            _JOBS.c.id == bindparam("p_job_id"), _JOBS.c.status == JobState.RUNNING,
+            _JOBS.c.id.in_(bindparam("p_job_ids", expanding=True)),
+            _JOBS.c.status == JobState.RUNNING,
             _JOBS.c.lease_owner == bindparam("p_worker"),
         )
         .values(status=JobState.DONE, lease_until=None, updated_at=bindparam("p_updated_at"))
@@ -155,12 +157,19 @@ class JobQueries(StoreSessions):
 
     async def finish_job(self, *, job_id: int, worker: str) -> bool:
         """Mark the job done; False (and no change) if this worker no longer holds it."""
+        return job_id in await self.finish_jobs(job_ids=[job_id], worker=worker)
+
+    async def finish_jobs(self, *, job_ids: Sequence[int], worker: str) -> set[int]:
+        """Mark the jobs done in one write; those this worker no longer holds are left as is.
+
+        Returns the ids marked done.
+        """
         async with self._write_core() as connection:
-            done = await connection.scalar(
+            done = await connection.execute(
                 _finish_statement(self.dialect_name),
-                {"p_job_id": job_id, "p_worker": worker, "p_updated_at": self._clock()},
+                {"p_job_ids": list(job_ids), "p_worker": worker, "p_updated_at": self._clock()},
             )
-        return done is not None
+            return set(done.scalars())
 
     async def retry_job_later(
         self, *, job_id: int, worker: str, error: str, delay_s: float,

@@ -37,6 +37,14 @@ class DraftStateError(Exception):
         super().__init__(f"draft {draft_id} {state}; {wanted}")
 
 
+class AlreadyDelivered(Exception):
+    """Slack delivered this event before (a retry): nothing was stored for it again."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(f"event {event_id} was delivered before")
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewComplaint:
     """A complaint as a listener hands it in (text already PII-redacted)."""
@@ -140,6 +148,9 @@ class Job:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    # Set on a job the accepting worker took in the same write (JobClaim): its
+    # complaint as just stored, which has no draft yet, so the job need not read it.
+    accepted: Complaint | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: JobRow) -> Job:

@@ -101,6 +101,13 @@ class StoreSessions:
         # The hot path's second engine on the same file (see _SyncCore); its writes
         # take the same turns, so the two never wait on each other's lock.
         self._sync_engine = sync_sqlite_engine(engine) if file_sqlite else None
+        # BEGIN IMMEDIATE set once on the engine: per connection it was a branch
+        # and an options merge on every write.
+        self._sync_writer = (
+            self._sync_engine.execution_options(**{IMMEDIATE_OPTION: True})
+            if self._sync_engine is not None
+            else None
+        )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -164,16 +171,14 @@ class StoreSessions:
         The same turns and BEGIN IMMEDIATE as ``_write``, without the ORM
         session, whose per-transaction CPU was most of a one-row write's.
         """
-        turns, sync = self._writer_turns, self._sync_engine
+        turns, sync = self._writer_turns, self._sync_writer
         if turns is None or sync is None:
             async with self._one_at_a_time, self._writer_engine.begin() as connection:
                 yield _AsyncCore(connection)
             return
         async with turns.turn(urgent=urgent):
-            with sync.connect() as connection:
-                immediate = connection.execution_options(**{IMMEDIATE_OPTION: True})
-                with immediate.begin():
-                    yield _SyncCore(immediate)
+            with sync.begin() as connection:
+                yield _SyncCore(connection)
         await _let_others_run()
 
     def _lease_time(self, after_s: float = 0.0) -> ColumnElement[datetime]:

@@ -111,7 +111,11 @@ def build_desk(
 
     async def run_draft(job: Job) -> None:
         assert job.complaint_id is not None
-        await draft(complaint_id=job.complaint_id, force=bool(job.payload.get("force")))
+        await draft(
+            complaint_id=job.complaint_id,
+            force=bool(job.payload.get("force")),
+            accepted=job.accepted,
+        )
 
     async def run_regenerate(job: Job) -> None:
         await regenerate(

@@ -151,9 +151,17 @@ class DraftComplaint(ModelWork):
     # Set by build_desk: acks go first while a burst's answers come back (ack_first.py).
     ack_first: AckFirst | None = None
 
-    async def __call__(self, *, complaint_id: int, force: bool = False) -> None:
-        # One read for both: under a burst every store round trip is CPU on the loop.
-        complaint, latest = await self._store.draft_job_start(complaint_id=complaint_id)
+    async def __call__(
+        self, *, complaint_id: int, force: bool = False, accepted: Complaint | None = None
+    ) -> None:
+        """``accepted``: the complaint as stored with this job a moment ago (no draft yet)."""
+        complaint: Complaint | None
+        latest: Draft | None
+        if accepted is not None:
+            complaint, latest = accepted, None
+        else:
+            # One read for both: under a burst every store round trip is CPU on the loop.
+            complaint, latest = await self._store.draft_job_start(complaint_id=complaint_id)
         if complaint is None:
             return
         # A pulled-out complaint (force) is handled alone whatever the grouping says.

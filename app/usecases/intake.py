@@ -17,7 +17,7 @@ import structlog
 from app.domain.channels import ChannelKind, ChannelKinds
 from app.domain.limits import cap_text, with_cut_note
 from app.domain.redact import redact
-from app.store import ComplaintSource, Job, JobClaim, NewComplaint, Store
+from app.store import AlreadyDelivered, ComplaintSource, Job, JobClaim, NewComplaint, Store
 from app.usecases.ports import SlackPort
 from app.usecases.relay_intake import RelayOutcome, relay_refusal, relayed_complaint
 
@@ -27,7 +27,14 @@ log = structlog.get_logger(__name__)
 AGENT_LOOKUP_S = 1.0
 
 WatchOutcome = (
-    Literal["accepted", "duplicate_message", "ignored_channel", "ignored_empty", "ignored_agent"]
+    Literal[
+        "accepted",
+        "duplicate_message",
+        "duplicate_delivery",
+        "ignored_channel",
+        "ignored_empty",
+        "ignored_agent",
+    ]
     | RelayOutcome
 )
 
@@ -80,12 +87,23 @@ class Intake:
         self._max_chars = max_message_chars
 
     async def watched_message(
-        self, message: Message, *, claim: JobClaim | None = None
+        self, message: Message, *, claim: JobClaim | None = None, event_id: str | None = None
     ) -> WatchResult:
         """A message in a channel: store it as a complaint if a customer wrote it there.
 
         With ``claim`` its drafting job is taken by that worker as it is stored.
+        ``event_id`` (Slack's) is recorded with the complaint: a redelivery of a
+        stored one is ``duplicate_delivery``.  A message left alone records
+        nothing, and its redelivery is left alone again.
         """
+        try:
+            return await self._watched(message, claim, event_id)
+        except AlreadyDelivered:
+            return WatchResult("duplicate_delivery")
+
+    async def _watched(
+        self, message: Message, claim: JobClaim | None, event_id: str | None
+    ) -> WatchResult:
         kind = self.channels.kind_of(message.channel)
         if kind is None:
             return WatchResult("ignored_channel")
@@ -93,7 +111,7 @@ class Intake:
         if not text:
             return WatchResult("ignored_empty")
         if kind == ChannelKind.RELAY:
-            return await self._relayed(message, claim)
+            return await self._relayed(message, claim, event_id)
         if await self._from_agent(message.user, message.user_team):
             return WatchResult("ignored_agent")
         # A message that starts its own thread has nothing older to supersede.
@@ -105,7 +123,9 @@ class Intake:
             else []
         )
         accepted = await self._store.accept_complaint(
-            complaint=self._complaint(message, text, source="watch"), claim=claim
+            complaint=self._complaint(message, text, source="watch"),
+            claim=claim,
+            event_id=event_id,
         )
         return WatchResult(
             "accepted" if accepted else "duplicate_message",
@@ -113,7 +133,9 @@ class Intake:
             accepted.job if accepted else None,
         )
 
-    async def _relayed(self, message: Message, claim: JobClaim | None) -> WatchResult:
+    async def _relayed(
+        self, message: Message, claim: JobClaim | None, event_id: str | None
+    ) -> WatchResult:
         """An agent's paste in a relay channel: the customer it quotes complains, not the agent."""
         refused = relay_refusal(message, home_team=self._home_team)
         if refused:
@@ -121,7 +143,9 @@ class Intake:
         complaint = relayed_complaint(message, max_chars=self._max_chars)
         if complaint is None:
             return WatchResult("ignored_relay_chatter")
-        accepted = await self._store.accept_complaint(complaint=complaint, claim=claim)
+        accepted = await self._store.accept_complaint(
+            complaint=complaint, claim=claim, event_id=event_id
+        )
         if accepted is None:
             return WatchResult("duplicate_message")
         return WatchResult("accepted", job=accepted.job)

@@ -31,6 +31,8 @@ RETRY_S = 5.0
 MAX_ATTEMPTS = 5
 # Jobs claimed in one store write when that many slots are free.
 CLAIM_BATCH = 16
+# How long finished jobs gather before they are marked done in one write.
+FINISH_BATCH_S = 0.05
 
 Handler = Callable[[Job], Coroutine[Any, Any, None]]
 GiveUp = Callable[[Job, str], Awaitable[None]]
@@ -57,6 +59,8 @@ class JobRunner:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._finished: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
         self._stopping = False
         self._lease_s = lease_s
         # Three heartbeats per lease, so one slow store write never loses a live job; not
@@ -145,6 +149,8 @@ class JobRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._marking is not None:
+            await self._marking
 
     async def _run(self, job: Job) -> None:
         metrics.JOBS_RUNNING.inc()
@@ -159,7 +165,7 @@ class JobRunner:
             finally:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
-            await self._store.finish_job(job_id=job.id, worker=self._worker_id)
+            self._mark_done(job.id)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if lease.lost and current is not None and not current.cancelling():
@@ -182,6 +188,31 @@ class JobRunner:
         finally:
             metrics.JOBS_RUNNING.dec()
             self._slots.release()
+
+    def _mark_done(self, job_id: int) -> None:
+        self._finished.append(job_id)
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._mark_finished())
+
+    async def _mark_finished(self) -> None:
+        """Mark finished jobs done, a batch per store write.
+
+        Under a burst hundreds of jobs finish within a second, and a write each
+        was a turn at SQLite's one write lock that acks wait for.  A job whose
+        mark is lost (the process dies, the store fails) is claimed again when
+        its lease ends, and its re-run finds its card already posted.
+        """
+        try:
+            while self._finished:
+                await asyncio.sleep(FINISH_BATCH_S)
+                await self._ack_first.let_acks_pass()
+                finished, self._finished = self._finished, []
+                try:
+                    await self._store.finish_jobs(job_ids=finished, worker=self._worker_id)
+                except Exception:
+                    log.warning("jobs_not_marked_done", jobs=finished, exc_info=True)
+        finally:
+            self._marking = None
 
     async def _after_failure(self, job: Job, error: str) -> None:
         if job.attempts < MAX_ATTEMPTS:

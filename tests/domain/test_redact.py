@@ -426,3 +426,38 @@ def test_credentials_are_masked_in_anything_the_bot_shows() -> None:
     for secret in ("sk-proj-abcdef1234567890", "hunter22", "xoxb-1-2-abc"):
         assert secret not in masked and secret not in sendable(leaked)
     assert "postgresql://tactful:[secret]@db:5432/prod" in masked
+
+
+@pytest.mark.parametrize(
+    ("shown", "secret"),
+    [
+        ("use xoxb-123-456-abcdef please", "xoxb-123-456-abcdef"),
+        ("refresh xoxe.xoxp-1-abcdefgh", "xoxe.xoxp-1-abcdefgh"),
+        ("app token xapp-1-A0B1C2-abcdef", "xapp-1-A0B1C2-abcdef"),
+        ("key sk-live_abcdefgh12345678", "sk-live_abcdefgh12345678"),
+        ("Authorization: Bearer abc.def.ghi12345", "abc.def.ghi12345"),
+        ("Authorization: BASIC dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("dsn redis://app:s3cretpw@cache:6379/0", "s3cretpw"),
+        ("PASSWORD = 'letmein99'", "letmein99"),
+        ("pwd: letmein99", "letmein99"),
+        ("client-secret=zzz111yyy", "zzz111yyy"),
+        ("Api_Key: k-123456789", "k-123456789"),
+        ("TOKEN=abc123xyz", "abc123xyz"),
+        # re's IGNORECASE matches these to ASCII letters; so must the quick look-up.
+        ("Authorization: Basİc dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("Authorization: basıc dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("ſecret=hunter22hunter", "hunter22hunter"),
+        ("toKen=abc123xyz", "abc123xyz"),
+    ],
+)
+def test_every_credential_shape_is_masked_whatever_its_case(shown: str, secret: str) -> None:
+    from app.domain.secrets import mask_credentials
+
+    assert secret not in mask_credentials(shown)
+
+
+def test_text_without_a_credential_comes_back_as_it_was() -> None:
+    from app.domain.secrets import mask_credentials
+
+    draft = "I’m so sorry your parcel arrived crushed: a replacement leaves today. — Sam"
+    assert mask_credentials(draft) == draft

@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 
 from app.store import DatabaseURLError, Store, async_url, create_store_engine
+from app.store.engine import IMMEDIATE_OPTION
 
 
 @pytest.mark.parametrize(
@@ -110,3 +112,22 @@ async def test_a_postgres_connection_in_steady_use_is_not_pinged(
     finally:
         await store.close()
     assert pings == []
+
+
+async def test_on_a_sqlite_file_writes_begin_immediate_and_reads_do_not(tmp_path: Path) -> None:
+    begun: list[bool] = []
+
+    def on_begin(connection: Connection) -> None:
+        begun.append(bool(connection.get_execution_options().get(IMMEDIATE_OPTION)))
+
+    store = await Store.open(f"sqlite:///{tmp_path / 'begin.db'}")
+    event.listen(Engine, "begin", on_begin)
+    try:
+        await store.first_delivery(event_id="Ev0W")  # a hot-path write
+        await store.draft_job_start(complaint_id=1)  # a hot-path read
+    finally:
+        event.remove(Engine, "begin", on_begin)
+        await store.close()
+    # A write that began deferred would take SQLite's lock only at its first
+    # write, and could fail there with SQLITE_BUSY instead of waiting its turn.
+    assert begun == [True, False]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from app.store import JobClaim, JobState, NewComplaint
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from app.store import AlreadyDelivered, JobClaim, JobState, NewComplaint
 
 if TYPE_CHECKING:
     from conftest import StoreFactory, StoreOpener
@@ -17,6 +21,34 @@ async def test_an_event_is_new_once_and_a_retry_is_recognised(store: Store) -> N
     assert await store.first_delivery(event_id="Ev0A1") is True
     assert await store.first_delivery(event_id="Ev0A1") is False
     assert await store.first_delivery(event_id="Ev0B2") is True
+
+
+async def test_a_complaint_records_its_event_id_and_a_redelivery_stores_nothing(
+    store: Store, factory: StoreFactory,
+) -> None:
+    complaint = factory.complaint("1712000000.000500")
+    assert await store.accept_complaint(complaint=complaint, event_id="Ev0MSG1") is not None
+
+    with pytest.raises(AlreadyDelivered):
+        await store.accept_complaint(complaint=complaint, event_id="Ev0MSG1")
+    # Recorded like any other delivery: the event id is not new any more.
+    assert await store.first_delivery(event_id="Ev0MSG1") is False
+    # The same message under another event id (a thread_broadcast) is a duplicate message.
+    assert await store.accept_complaint(complaint=complaint, event_id="Ev0MSG2") is None
+    assert await store.first_delivery(event_id="Ev0MSG2") is False
+    assert await store.pending_job_count() == 1
+
+
+async def test_a_complaint_that_fails_to_store_leaves_its_event_id_new_for_the_retry(
+    store: Store, factory: StoreFactory,
+) -> None:
+    broken = replace(factory.complaint("1712000000.000600"), user_id=None)
+
+    with pytest.raises(IntegrityError):
+        await store.accept_complaint(complaint=broken, event_id="Ev0MSG3")
+
+    assert await store.first_delivery(event_id="Ev0MSG3") is True
+    assert await store.pending_job_count() == 0
 
 
 async def test_two_instances_racing_on_one_delivery_agree_on_a_single_winner(
@@ -71,6 +103,9 @@ async def test_a_complaint_accepted_with_a_claim_is_leased_to_that_worker_and_no
     )
     assert job.lease_until is not None and job.lease_until > job.not_before
     assert await accepting.get_job(job_id=job.id) == job
+    # The job carries its complaint as stored: the draft job starts without reading it.
+    assert job.accepted == accepted.complaint
+    assert (await accepting.get_job(job_id=job.id)).accepted is None
     # Nobody else can claim it while the lease holds; once it runs out, anyone can.
     assert await other.claim_job(worker="host-b") is None
     await asyncio.sleep(0.4)

@@ -115,3 +115,43 @@ async def test_a_job_that_keeps_its_lease_is_finished(host_store: Store) -> None
     await asyncio.gather(watch(), _run_until(runner, finished))
     job = await host_store.get_job(job_id=job_id)
     assert job is not None and (job.status, job.attempts, job.lease_owner) == ("done", 1, "host-a")
+
+
+async def test_jobs_finished_together_are_marked_done_in_one_write(
+    host_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[list[int]] = []
+    real_finish = host_store.finish_jobs
+
+    async def counted(*, job_ids: list[int], worker: str) -> set[int]:
+        writes.append(sorted(job_ids))
+        return await real_finish(job_ids=job_ids, worker=worker)
+
+    monkeypatch.setattr(host_store, "finish_jobs", counted)
+    ran = 0
+
+    async def quick_draft(job: Job) -> None:
+        nonlocal ran
+        ran += 1
+
+    runner = JobRunner(host_store, {"draft": quick_draft}, worker_id="host-a", concurrency=20,
+                       lease_s=30, give_up=_nothing)
+    ids = [await host_store.enqueue(kind="draft", complaint_id=None) for _ in range(12)]
+    running = asyncio.create_task(runner.run())
+    try:
+        for _ in range(250):
+            if ran == len(ids):
+                break
+            await asyncio.sleep(0.01)
+        # Stopping right after the jobs ran still records them: nothing is left to its lease.
+    finally:
+        await runner.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+    assert sorted(i for batch in writes for i in batch) == ids
+    assert len(writes) < len(ids) / 2
+    jobs = [await host_store.get_job(job_id=job_id) for job_id in ids]
+    assert {(job.status, job.lease_owner) for job in jobs if job is not None} == {
+        ("done", "host-a")
+    }

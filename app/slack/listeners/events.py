@@ -56,11 +56,17 @@ def message_of(body: dict[str, Any], event: dict[str, Any]) -> Message:
 
 def register_dedupe(app: AsyncApp, deps: ListenerDeps) -> None:
     async def dedupe_deliveries(body: dict[str, Any], next: Next) -> BoltResponse | None:  # noqa: A002
-        """Slack redelivers events (X-Slack-Retry-Num); handle each event_id once."""
+        """Slack redelivers events (X-Slack-Retry-Num); handle each event_id once.
+
+        A message's event id is recorded by ``accept_message`` instead, in the
+        transaction that stores the complaint: one write less on the ack path
+        of every customer message.
+        """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if _is_message(body):
+            event_id = None
         if event_id and not await deps.store.first_delivery(event_id=event_id):
-            metrics.MESSAGES_SEEN.labels(outcome="duplicate_delivery").inc()
-            log.info("duplicate_event_ignored", event_id=event_id)
+            _duplicate_delivery(event_id)
             return BoltResponse(status=200, body="")
         await next()
         return None
@@ -77,15 +83,16 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         next: Next,  # noqa: A002
     ) -> None:
         event = body.get("event") or {}
-        try:
-            outcome, started = await _accept(deps, body, event)
-        except Exception:
-            # Bolt answers 500 and Slack retries; the retry must not be dropped as a duplicate.
-            if body.get("event_id"):
-                await deps.store.forget_delivery(event_id=body["event_id"])
-            raise
-        metrics.MESSAGES_SEEN.labels(outcome=outcome).inc()
-        log.info("message_seen", outcome=outcome, channel=event.get("channel"), ts=event.get("ts"))
+        # On failure Bolt answers 500 and nothing was stored, the event id neither:
+        # Slack's retry is handled as new.
+        outcome, started = await _accept(deps, body, event)
+        if outcome == "duplicate_delivery":
+            _duplicate_delivery(body.get("event_id"))
+        else:
+            metrics.MESSAGES_SEEN.labels(outcome=outcome).inc()
+            log.info(
+                "message_seen", outcome=outcome, channel=event.get("channel"), ts=event.get("ts")
+            )
         # A job this worker could not start at once (all slots busy) waits in the queue.
         context["queued"] = outcome == "accepted" and not started
         await next()
@@ -117,6 +124,16 @@ def register(app: AsyncApp, deps: ListenerDeps) -> None:
         await client.views_publish(user_id=event["user"], view=view)
 
 
+def _is_message(body: dict[str, Any]) -> bool:
+    event = body.get("event") or {}
+    return body.get("type") == "event_callback" and event.get("type") == "message"
+
+
+def _duplicate_delivery(event_id: str | None) -> None:
+    metrics.MESSAGES_SEEN.labels(outcome="duplicate_delivery").inc()
+    log.info("duplicate_event_ignored", event_id=event_id)
+
+
 async def _accept(
     deps: ListenerDeps, body: dict[str, Any], event: dict[str, Any]
 ) -> tuple[str, bool]:
@@ -134,7 +151,9 @@ async def _accept(
     # here: no claim from the queue (a store write less per complaint under a burst).
     claim = await jobs.reserve()
     try:
-        result = await deps.desk.intake.watched_message(message_of(body, event), claim=claim)
+        result = await deps.desk.intake.watched_message(
+            message_of(body, event), claim=claim, event_id=body.get("event_id")
+        )
     except BaseException:
         if claim is not None:
             jobs.unreserve()
