@@ -39,7 +39,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.burst_report import Outcome, print_comparison, print_scale_out_rounds
+from bench.burst_report import Outcome, print_comparison_rounds, print_scale_out_rounds
 from bench.cpu_ledger import CpuLedger, postgres_activity
 from bench.load_run import (
     PY_SPY_RATE_HZ,
@@ -174,7 +174,7 @@ async def compare(options: argparse.Namespace, workdir: Path) -> list[Outcome]:
     plan = (
         [("tactful", 1), ("tactful", options.instances)] * options.repeat
         if options.instances > 1
-        else [("naive", 1), ("tactful", 1)]
+        else [("naive", 1), ("tactful", 1)] * options.repeat
     )
     for step, (name, instances) in enumerate(plan):
         subdir = workdir / f"{step + 1}-{name}-{instances}"
@@ -209,7 +209,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         "--repeat",
         type=int,
         default=1,
-        help="scale-out: measure 1 and then N instances this many times, for the median ratio",
+        help="run the naive bot and tactful (or, with --instances, 1 and N instances) this "
+        "many times, alternating, for median ratios: one run's CPU figure is noisy",
     )
     parser.add_argument(
         "--postgres",
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         if options.instances > 1:
             met = print_scale_out_rounds(outcomes, options)
         else:
-            met = print_comparison(outcomes[0], outcomes[1], options)
+            met = print_comparison_rounds(outcomes, options)
         code = 0 if met or options.no_fail else 1
     except KeyboardInterrupt:
         print("interrupted; the child processes were stopped", file=sys.stderr)
