@@ -150,6 +150,7 @@ async def run_contender(
         memory.sample()
         await memory.stop()
     outcome.peak_rss_bytes = max(m.peak_bytes for m in memories)
+    outcome.ready_rss_bytes = max(m.first_bytes for m in memories)
     outcome.alive = all(bot.running for bot, _ in bots)
     await run.stop_all()
     run.children.clear()

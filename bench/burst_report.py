@@ -51,6 +51,7 @@ class Outcome:
     postgres_sessions: int | None = None  # connections the bots opened during the burst
     postgres_transactions: int | None = None
     peak_rss_bytes: int = 0
+    ready_rss_bytes: int = 0  # before the first complaint
     alive: bool = True
     spy_file: Path | None = None
     spy_seconds: float = 0.0
@@ -252,6 +253,10 @@ def print_comparison(naive: Outcome, tactful: Outcome, options: argparse.Namespa
     rows.append((
         "peak RSS", f"{rss_n:.0f} MB", f"{rss_t:.0f} MB", _ratio(rss_t, rss_n),
         f"<= {PEAK_RSS_MB} MB", _verdict(rss_t <= PEAK_RSS_MB),
+    ))
+    rows.append((
+        "  of which held before the burst", f"{naive.ready_rss_bytes / 2**20:.0f} MB",
+        f"{tactful.ready_rss_bytes / 2**20:.0f} MB", "", "", "",
     ))
     rows.append((
         "waited (until all cards or idle)", _s(naive.waited_s), _s(tactful.waited_s), "", "", "",

@@ -135,6 +135,7 @@ class MemorySampler:
         self._process = psutil.Process(pid)
         self._every_s = every_s
         self.peak_bytes = 0
+        self.first_bytes = 0  # the first sample: for a bot, its memory once ready
         self.samples = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -148,6 +149,7 @@ class MemorySampler:
         except psutil.NoSuchProcess:
             return
         self.samples += 1
+        self.first_bytes = self.first_bytes or total
         self.peak_bytes = max(self.peak_bytes, total)
 
     async def _run(self) -> None:
