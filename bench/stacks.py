@@ -34,6 +34,9 @@ COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _ACK_PATH = re.compile(r"async_dispatch \(slack_bolt/")
 _MAIN_ROOT = re.compile(r"\(tactful\)|\(app/cli\.py")
+# py-spy --threads starts each stack with its thread; a stack it could not walk to its
+# root (the event loop) is still the main thread's.
+_THREAD = re.compile(r"^thread \(\d+\): (?P<name>.*)$")
 _APP_FRAME = re.compile(r"\(app/")
 _IDLE = re.compile(r"^(EpollSelector\.select|_PollLikeSelector\.select) \(selectors\.py")
 _OTHER = "event loop, aiohttp server, other"
@@ -51,7 +54,7 @@ class StackSummary:
     def print(self, *, rate_hz: int, seconds: float) -> None:
         print(
             f"  py-spy over {seconds:.1f} s at {rate_hz} Hz: {self.main_samples} busy samples of "
-            f"the main thread, {self.other_thread_samples} of other threads (aiosqlite); "
+            f"the main thread, {self.other_thread_samples} of other threads; "
             "non-blocking sampling misses many, so read shares here and CPU time above"
         )
         for name, count in self.by_component.most_common():
@@ -91,7 +94,13 @@ def summarize(path: Path, *, top: int = 12) -> StackSummary:
         if not stack or not count_text.isdigit():
             continue
         count, frames = int(count_text), stack.split(";")
-        if not any(_MAIN_ROOT.search(f) for f in frames[:6]):
+        thread = _THREAD.match(frames[0])
+        on_main = (
+            thread.group("name").startswith("MainThread")
+            if thread
+            else any(_MAIN_ROOT.search(f) for f in frames[:6])
+        )
+        if not on_main:
             other += count
             continue
         if _IDLE.search(frames[-1]):
