@@ -209,7 +209,7 @@ class DraftQueries(StoreSessions):
 
     async def set_card(self, *, draft_id: int, channel: str, ts: str) -> None:
         """Remember the Slack message that shows this draft, to update it later."""
-        async with self._write_core() as connection:
+        async with self._write_one() as connection:
             await connection.execute(
                 _SET_CARD, {"p_id": draft_id, "p_channel": channel, "p_ts": ts,
                             "p_updated_at": self._clock()},

@@ -144,7 +144,7 @@ _FIRST_COMPLAINT_ID = (
 class IntakeQueries(StoreSessions):
     async def first_delivery(self, *, event_id: str) -> bool:
         """True the first time ``event_id`` is seen by any instance, False ever after."""
-        async with self._write_core(urgent=True) as connection:
+        async with self._write_one(urgent=True) as connection:
             return await self._first_delivery_in(connection, event_id)
 
     async def _first_delivery_in(self, connection: CoreConnection, event_id: str) -> bool:

@@ -142,7 +142,7 @@ class JobQueries(StoreSessions):
                 due = await connection.scalar(_any_due_statement(self.dialect_name), params)
             if due is None:
                 return []
-        async with self._write_core() as connection:
+        async with self._write_one() as connection:
             claimed = (
                 await connection.execute(_claim_statement(self.dialect_name), params)
             ).all()
@@ -164,7 +164,7 @@ class JobQueries(StoreSessions):
 
         Returns the ids marked done.
         """
-        async with self._write_core() as connection:
+        async with self._write_one() as connection:
             done = await connection.execute(
                 _finish_statement(self.dialect_name),
                 {"p_job_ids": list(job_ids), "p_worker": worker, "p_updated_at": self._clock()},
@@ -202,7 +202,7 @@ class JobQueries(StoreSessions):
             return Job.from_row(row) if row is not None else None
 
     async def _update_held(self, job_id: int, worker: str, **values: Any) -> bool:
-        async with self._write_core() as connection:
+        async with self._write_one() as connection:
             changed = await connection.scalar(
                 update(cast(Table, JobRow.__table__)).where(_held_by(job_id, worker)).values(**values)
                 .returning(JobRow.id)

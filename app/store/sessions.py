@@ -101,6 +101,13 @@ class StoreSessions:
         # The hot path's second engine on the same file (see _SyncCore); its writes
         # take the same turns, so the two never wait on each other's lock.
         self._sync_engine = sync_sqlite_engine(engine) if file_sqlite else None
+        # PostgreSQL: one statement is atomic on its own, and in autocommit it is one
+        # round trip instead of three (BEGIN, the statement, COMMIT); see _write_one.
+        self._autocommit_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         # BEGIN IMMEDIATE set once on the engine: per connection it was a branch
         # and an options merge on every write.
         self._sync_writer = (
@@ -180,6 +187,22 @@ class StoreSessions:
             with sync.begin() as connection:
                 yield _SyncCore(connection)
         await _let_others_run()
+
+    @asynccontextmanager
+    async def _write_one(self, *, urgent: bool = False) -> AsyncIterator[CoreConnection]:
+        """``_write_core`` for a block that runs exactly one statement.
+
+        On PostgreSQL the statement runs in autocommit: under READ COMMITTED a
+        single statement is as atomic (and its row locks last as long) as in a
+        transaction of its own.  A second statement in the block would commit
+        on its own: use ``_write_core`` for that.
+        """
+        if self._autocommit_engine is None:
+            async with self._write_core(urgent=urgent) as connection:
+                yield connection
+            return
+        async with self._autocommit_engine.connect() as connection:
+            yield _AsyncCore(connection)
 
     def _lease_time(self, after_s: float = 0.0) -> ColumnElement[datetime]:
         """``after_s`` seconds from now, by the clock every host agrees on.

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import asyncpg
+import pytest
+
 if TYPE_CHECKING:
-    from conftest import StoreOpener
+    from conftest import StoreFactory, StoreOpener
 
     from app.store import Job, Store
 
@@ -97,3 +100,33 @@ async def test_the_oldest_job_is_claimed_first(store: Store) -> None:
     second = await store.enqueue(kind="brief", complaint_id=None)
     claimed = [await store.claim_job(worker="w"), await store.claim_job(worker="w")]
     assert [job.id for job in claimed if job] == [first, second]
+
+
+async def test_on_postgres_a_one_statement_write_is_one_round_trip(
+    open_store: StoreOpener, database_url: str, factory: StoreFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # BEGIN and COMMIT around a single statement are two round trips more for the
+    # same atomicity: the hot path's one-statement writes run in autocommit.
+    if not database_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only: a SQLite write takes the lock with BEGIN IMMEDIATE")
+    store = await open_store()
+    job_id = await store.enqueue(kind="brief", complaint_id=None)
+    begun = 0
+    real_start = asyncpg.transaction.Transaction.start
+
+    async def counted_start(self: asyncpg.transaction.Transaction) -> None:
+        nonlocal begun
+        begun += 1
+        await real_start(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted_start)
+
+    job = await store.claim_job(worker="w", look_first=False)
+    assert job is not None and job.id == job_id
+    assert await store.finish_job(job_id=job_id, worker="w") is True
+    assert await store.first_delivery(event_id="Ev0ONE") is True
+    assert begun == 0
+    # Several statements that must hold together still run in one transaction.
+    assert await store.accept_complaint(complaint=factory.complaint()) is not None
+    assert begun == 1
