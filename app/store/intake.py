@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -25,9 +26,12 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    exists,
     func,
     insert,
+    literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import sqlite
@@ -131,6 +135,85 @@ def _new_job_statement(dialect: str, *, claimed: bool) -> Any:
     return insert(_JOBS).values(values).returning(*_JOBS.c)
 
 
+@functools.cache
+def _accept_at_once_statement(*, with_event: bool, claimed: bool) -> Any:
+    """PostgreSQL: the event id, the complaint and its job, each inserted only if the one before was.
+
+    One row back: ``fresh_event`` (0 when the event was seen before), the
+    complaint's columns as ``c_*`` and the job's as ``j_*`` (NULL when the
+    message was accepted before, under another event id).
+    """
+    from sqlalchemy.dialects import postgresql
+
+    complaint = select(
+        *(bindparam(f"p_{name}", type_=_COMPLAINTS.c[name].type) for name in _NEW_COMPLAINT_COLUMNS)
+    )
+    event = None
+    if with_event:
+        event = (
+            postgresql.insert(_EVENTS)
+            .values(event_id=bindparam("p_event_id"), received_at=bindparam("p_received_at"))
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(_EVENTS.c.event_id)
+            .cte("fresh_event")
+        )
+        complaint = complaint.where(exists(select(event.c.event_id)))
+    new_complaint = (
+        postgresql.insert(_COMPLAINTS)
+        .from_select([_COMPLAINTS.c[name] for name in _NEW_COMPLAINT_COLUMNS], complaint)
+        .on_conflict_do_nothing(index_elements=["channel_id", "message_ts", "source"])
+        .returning(*_COMPLAINTS.c)
+        .cte("new_complaint")
+    )
+    names = (*_NEW_JOB_COLUMNS, "not_before")
+    job_values: list[Any] = []
+    for name in names:
+        if name == "complaint_id":
+            job_values.append(new_complaint.c.id)
+        elif name == "not_before":
+            job_values.append(func.now())
+        elif name == "lease_until" and claimed:
+            job_values.append(func.now() + bindparam("p_lease_s", type_=Interval()))
+        else:
+            job_values.append(bindparam(f"p_{name}", type_=_JOBS.c[name].type))
+    new_job = (
+        insert(_JOBS)
+        .from_select(
+            [_JOBS.c[name] for name in names], select(*job_values).select_from(new_complaint)
+        )
+        .returning(*_JOBS.c)
+        .cte("new_job")
+    )
+    fresh = (
+        select(func.count()).select_from(event).scalar_subquery()
+        if event is not None
+        else literal(1)
+    )
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return select(
+        fresh.label("fresh_event"),
+        *(new_complaint.c[column.key].label(f"c_{column.key}") for column in _COMPLAINTS.c),
+        *(new_job.c[column.key].label(f"j_{column.key}") for column in _JOBS.c),
+    ).select_from(
+        anchor.outerjoin(new_complaint, true()).outerjoin(
+            new_job, new_job.c.complaint_id == new_complaint.c.id
+        )
+    )
+
+
+def _prefixed(row: Any, prefix: str) -> SimpleNamespace:
+    """The columns of ``row`` named ``prefix`` + column, as one record's attributes."""
+    return SimpleNamespace(
+        **{key[len(prefix):]: value for key, value in row.items() if key.startswith(prefix)}
+    )
+
+
+def _accepted(complaint_row: Any, job_row: Any, claim: JobClaim | None) -> AcceptedJob:
+    complaint = Complaint.from_row(complaint_row)
+    taken = replace(Job.from_row(job_row), accepted=complaint) if claim is not None else None
+    return AcceptedJob(complaint=complaint, job_id=job_row.id, job=taken)
+
+
 _FIRST_COMPLAINT_ID = (
     select(_COMPLAINTS.c.id)
     .where(
@@ -199,6 +282,9 @@ class IntakeQueries(StoreSessions):
             "p_guidance": complaint.guidance, "p_channel_kind": complaint.channel_kind,
             "p_relayed": complaint.relayed, "p_created_at": now,
         }
+        params = {**complaint_values, **self._new_job_params(job_kind, payload, claim, now)}
+        if self.dialect_name == "postgresql" and complaint.source == "watch":
+            return await self._accept_at_once(params, claim, event_id)
         async with self._write_core(urgent=True) as connection:
             if event_id is not None and not await self._first_delivery_in(connection, event_id):
                 raise AlreadyDelivered(event_id)
@@ -213,24 +299,49 @@ class IntakeQueries(StoreSessions):
             ).first()
             if row is None:
                 return None
-            # The statement sets "due now" by the lease clock (the database's on PostgreSQL).
-            job = new_job_values(kind=job_kind, complaint_id=row.id, draft_id=None,
-                                 payload=payload, now=now, due=now)
-            params = {f"p_{name}": job[name] for name in (*_NEW_JOB_COLUMNS, "not_before")}
-            postgres = self.dialect_name == "postgresql"
-            if claim is not None:
-                params.update(p_status=JobState.RUNNING, p_attempts=1, p_lease_owner=claim.worker)
-                if postgres:
-                    params["p_lease_s"] = timedelta(seconds=claim.lease_s)
-                else:
-                    params["p_lease_until"] = now + timedelta(seconds=claim.lease_s)
             statement = _new_job_statement(self.dialect_name, claimed=claim is not None)
-            job_row = (await connection.execute(statement, params)).one()
-            accepted = Complaint.from_row(row)  # type: ignore[arg-type]
-            taken = None
-            if claim is not None:
-                taken = replace(Job.from_row(job_row), accepted=accepted)  # type: ignore[arg-type]
-            return AcceptedJob(complaint=accepted, job_id=job_row.id, job=taken)
+            job_row = (await connection.execute(statement, {**params, "p_complaint_id": row.id})).one()
+            return _accepted(row, job_row, claim)
+
+    def _new_job_params(
+        self, kind: JobKind | str, payload: dict[str, Any] | None, claim: JobClaim | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A new job's values as ``_new_job_statement`` takes them, less its complaint's id."""
+        # The statements set "due now" by the lease clock (the database's on PostgreSQL).
+        job = new_job_values(kind=kind, complaint_id=None, draft_id=None, payload=payload,
+                             now=now, due=now)
+        params = {f"p_{name}": job[name] for name in (*_NEW_JOB_COLUMNS, "not_before")}
+        if claim is not None:
+            params.update(p_status=JobState.RUNNING, p_attempts=1, p_lease_owner=claim.worker)
+            if self.dialect_name == "postgresql":
+                params["p_lease_s"] = timedelta(seconds=claim.lease_s)
+            else:
+                params["p_lease_until"] = now + timedelta(seconds=claim.lease_s)
+        return params
+
+    async def _accept_at_once(
+        self, params: dict[str, Any], claim: JobClaim | None, event_id: str | None
+    ) -> AcceptedJob | None:
+        """``accept_complaint`` of a watched message on PostgreSQL, in one statement.
+
+        The event id, the complaint and its job go in as one statement of
+        data-modifying CTEs, in autocommit: one round trip on the ack path
+        instead of five (BEGIN, three INSERTs, COMMIT), with the same outcome,
+        since each insert only runs on what the one before it inserted.
+        """
+        if event_id is not None:
+            params = {**params, "p_event_id": event_id, "p_received_at": params["p_created_at"]}
+        statement = _accept_at_once_statement(
+            with_event=event_id is not None, claimed=claim is not None
+        )
+        async with self._write_one(urgent=True) as connection:
+            found = (await connection.execute(statement, params)).one()._mapping
+        if not found["fresh_event"]:
+            raise AlreadyDelivered(str(event_id))
+        if found["c_id"] is None:
+            return None
+        return _accepted(_prefixed(found, "c_"), _prefixed(found, "j_"), claim)
 
     async def existing_for_message(self, *, channel_id: str, message_ts: str) -> Complaint | None:
         """The first complaint stored for this Slack message, whatever asked for it."""

@@ -153,3 +153,30 @@ async def test_a_complaint_keeps_what_the_listener_knew(store: Store) -> None:
     assert (found.thread_ts, found.requested_by, found.guidance, found.permalink) == (
         "1712000000.000100", "U_AGENT", "offer the refund first", complaint.permalink)
     assert found.created_at.tzinfo is not None
+
+
+async def test_two_instances_racing_to_accept_one_message_store_it_once(
+    open_store: StoreOpener, factory: StoreFactory,
+) -> None:
+    # Slack's retries and a thread_broadcast: the same message under several event
+    # ids, each delivered twice, to two instances at once.
+    first, second = await open_store(), await open_store()
+    complaint = factory.complaint("1712000000.000700")
+
+    async def deliver(store: Store, event_id: str) -> str:
+        try:
+            accepted = await store.accept_complaint(
+                complaint=complaint, event_id=event_id, claim=JobClaim(worker="w", lease_s=30)
+            )
+        except AlreadyDelivered:
+            return "duplicate_delivery"
+        return "accepted" if accepted is not None else "duplicate_message"
+
+    outcomes = await asyncio.gather(*(
+        deliver(store, f"Ev0RACE{n % 3}") for n in range(12) for store in (first, second)
+    ))
+
+    assert outcomes.count("accepted") == 1
+    assert outcomes.count("duplicate_message") == 2  # the other two event ids, once each
+    assert outcomes.count("duplicate_delivery") == 21
+    assert await first.pending_job_count() == 1
