@@ -200,18 +200,26 @@ class SlackGateway(BriefPosts):
     async def permalink(
         self, *, channel: str, ts: str, thread_ts: str | None = None
     ) -> str | None:
-        if self._workspace_url:
-            # Slack's documented permalink shape; saves a rate-limited call per card.
-            link = f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
-            if thread_ts and thread_ts != ts:
-                link += f"?thread_ts={thread_ts}&cid={channel}"
-            return link
+        known = self.known_permalink(channel=channel, ts=ts, thread_ts=thread_ts)
+        if known is not None:
+            return known
         try:
             response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
         except SlackApiError as exc:
             log.info("permalink_unavailable", error=exc.response.get("error"))
             return None
         return str(response["permalink"])
+
+    def known_permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
+        if not self._workspace_url:
+            return None
+        # Slack's documented permalink shape; saves a rate-limited call per card.
+        link = f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+        if thread_ts and thread_ts != ts:
+            link += f"?thread_ts={thread_ts}&cid={channel}"
+        return link
 
     async def is_agent(self, user_id: str, *, team_id: str | None) -> bool:
         return await self._agents.is_agent(user_id, team_id=team_id)

@@ -218,11 +218,14 @@ class DraftComplaint(ModelWork):
     ) -> tuple[Complaint, Draft | None]:
         # Stored before any Slack call, with the card's link, in one transaction:
         # from here on a re-run only posts the card.
-        complaint = replace(complaint, permalink=await self._reader.permalink(complaint))
+        link = await self._reader.permalink(complaint)
         draft = await self._store.save_new_draft(
-            complaint_id=complaint.id, result=result, permalink=complaint.permalink
+            complaint_id=complaint.id,
+            result=result,
+            # Only a link the complaint was stored without needs writing.
+            permalink=None if complaint.permalink else link,
         )
-        return complaint, draft
+        return replace(complaint, permalink=link), draft
 
     async def _let_acks_pass(self) -> None:
         if self.ack_first is not None:

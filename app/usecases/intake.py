@@ -213,6 +213,11 @@ class Intake:
             message_ts=message.ts,
             thread_ts=message.root,
             user_id=message.user,
+            # Stored with the complaint when no Slack call is needed: the draft's write
+            # then has no link to add.
+            permalink=self._slack.known_permalink(
+                channel=message.channel, ts=message.ts, thread_ts=message.root
+            ),
             # Capped before the redactor reads it: the customer decides how long it is.
             text=redact(with_cut_note(cap_text(text, self._max_chars))).text,
             source=source,

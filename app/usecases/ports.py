@@ -104,6 +104,12 @@ class SlackPort(Protocol):
     ) -> str | None:
         ...
 
+    def known_permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
+        """``permalink`` when it can be built without a Slack call (the ack path's case), else None."""
+        ...
+
     async def is_agent(self, user_id: str, *, team_id: str | None) -> bool:
         ...
 

@@ -86,6 +86,11 @@ class FakeSlackPort:
     async def permalink(
         self, *, channel: str, ts: str, thread_ts: str | None = None
     ) -> str | None:
+        return self.known_permalink(channel=channel, ts=ts, thread_ts=thread_ts)
+
+    def known_permalink(
+        self, *, channel: str, ts: str, thread_ts: str | None = None
+    ) -> str | None:
         return f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     async def is_agent(self, user_id: str, *, team_id: str | None) -> bool:

@@ -34,6 +34,8 @@ async def test_a_customer_complaint_is_stored_redacted_with_a_job(store: Store, 
     complaint = await store.find_complaint(channel_id=SUPPORT, message_ts="1712000000.000100", source="watch")
     assert complaint is not None and "dana@example.com" not in complaint.text
     assert await store.pending_job_count() == 1
+    # The link a card shows is stored at once when building it needs no Slack call.
+    assert complaint.permalink == "https://example.slack.com/archives/C_SUPPORT/p1712000000000100"
 
 
 async def test_agents_and_unwatched_channels_and_blank_messages_are_left_alone(
