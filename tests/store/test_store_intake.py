@@ -180,3 +180,27 @@ async def test_two_instances_racing_to_accept_one_message_store_it_once(
     assert outcomes.count("duplicate_message") == 2  # the other two event ids, once each
     assert outcomes.count("duplicate_delivery") == 21
     assert await first.pending_job_count() == 1
+
+
+async def test_a_relayed_complaint_goes_in_whole_and_reaches_its_job_as_stored(
+    store: Store, factory: StoreFactory,
+) -> None:
+    paste = {"form": "email", "history": [{"author": "customer", "text": "Where is my refund?"}]}
+    complaint = replace(
+        factory.complaint("1712000000.000800"), channel_kind="relay", relayed=paste,
+        user_name="Maria Lopez",
+    )
+
+    accepted = await store.accept_complaint(
+        complaint=complaint, claim=JobClaim(worker="w", lease_s=30), event_id="Ev0RELAY"
+    )
+
+    assert accepted is not None and accepted.job is not None
+    assert accepted.complaint.relayed == paste and accepted.complaint.is_relayed
+    assert accepted.complaint.channel_kind == "relay"
+    assert accepted.job.accepted == accepted.complaint
+    assert await store.get_complaint(complaint_id=accepted.complaint_id) == accepted.complaint
+    job = await store.get_job(job_id=accepted.job_id)
+    assert job is not None and (job.status, job.lease_owner, job.complaint_id) == (
+        JobState.RUNNING, "w", accepted.complaint_id,
+    )
