@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from bench.processes import stop_task
 from tests.fakes.scratch_postgres import PostgresServer
 
 
@@ -80,9 +81,7 @@ class CpuLedger:
 
     async def stop(self) -> CpuUse:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._sample_backends()
         use = CpuUse(wall_s=time.monotonic() - self._began, cores=psutil.cpu_count() or 1)
         use.processes = {

@@ -161,10 +161,15 @@ class MemorySampler:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a sampling loop and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def thread_cpu_seconds(pid: int) -> tuple[float, float]:

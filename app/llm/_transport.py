@@ -19,9 +19,6 @@ import httpx
 import openai
 from httpx_aiohttp import AiohttpTransport
 
-# The OpenAI SDK's own defaults; aiohttp reads the connection cap and keep-alive.
-CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-
 
 class LLMTransport(AiohttpTransport):
     """``httpx_aiohttp.AiohttpTransport`` that keeps "could not connect" apart from "timed out"."""
@@ -39,4 +36,6 @@ class LLMTransport(AiohttpTransport):
 
 def llm_http_client() -> httpx.AsyncClient:
     """The httpx client ``LLMClient`` hands the SDK when the caller brings none."""
-    return openai.DefaultAioHttpClient(transport=LLMTransport(limits=CONNECTION_LIMITS))
+    # The SDK's own limits; aiohttp reads the connection cap and keep-alive from them.
+    limits = openai.DEFAULT_CONNECTION_LIMITS
+    return openai.DefaultAioHttpClient(transport=LLMTransport(limits=limits))

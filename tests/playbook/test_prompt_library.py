@@ -212,9 +212,17 @@ def test_customer_text_passed_as_a_system_input_is_refused(real_prompts_dir: Pat
         library.render("draft", system=system, user=user)
 
 
+def _library_of(tmp_path: Path, name: str, text: str) -> PromptLibrary:
+    """A library of one prompt, ``name`` with the file text ``text``, and a plain brand voice."""
+    (tmp_path / "brand-voice.md").write_text("---\nname: brand-voice\ndescription: v\n---\nPlain.\n")
+    (tmp_path / f"{name}.prompt.md").write_text(text)
+    return PromptLibrary.load(tmp_path, required=())
+
+
 def test_sections_that_render_empty_are_dropped_and_edges_trimmed(tmp_path: Path) -> None:
-    prompt = tmp_path / "greeting.prompt.md"
-    prompt.write_text(
+    library = _library_of(
+        tmp_path,
+        "greeting",
         "---\n"
         "name: greeting\n"
         "description: Says hello.\n"
@@ -230,12 +238,8 @@ def test_sections_that_render_empty_are_dropped_and_edges_trimmed(tmp_path: Path
         "{% if note %}{{ note }}{% endif %}\n"
         "user:\n"
         "Hello {{ who }}\n"
-        "\n"
+        "\n",
     )
-    (tmp_path / "brand-voice.md").write_text(
-        "---\nname: brand-voice\ndescription: v\n---\nPlain.\n"
-    )
-    library = PromptLibrary.load(tmp_path, required=())
 
     rendered = library.render("greeting", system={"note": ""}, user={"who": "Sam"})
 
@@ -246,10 +250,9 @@ def test_sections_that_render_empty_are_dropped_and_edges_trimmed(tmp_path: Path
 
 
 def test_a_manager_can_list_values_as_bullets_and_fence_data(tmp_path: Path) -> None:
-    (tmp_path / "brand-voice.md").write_text(
-        "---\nname: brand-voice\ndescription: v\n---\nPlain.\n"
-    )
-    (tmp_path / "faq.prompt.md").write_text(
+    library = _library_of(
+        tmp_path,
+        "faq",
         "---\n"
         "name: faq\n"
         "description: Answers a question.\n"
@@ -261,9 +264,8 @@ def test_a_manager_can_list_values_as_bullets_and_fence_data(tmp_path: Path) -> 
         "Topics you may answer:\n"
         "{{ topics | bullets }}\n"
         "user:\n"
-        '{{ question | tagged("question") }}\n'
+        '{{ question | tagged("question") }}\n',
     )
-    library = PromptLibrary.load(tmp_path, required=())
 
     system, user = library.render(
         "faq",
@@ -278,10 +280,9 @@ def test_a_manager_can_list_values_as_bullets_and_fence_data(tmp_path: Path) -> 
 def test_a_remembered_system_message_still_follows_every_change_of_its_inputs(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "brand-voice.md").write_text(
-        "---\nname: brand-voice\ndescription: v\n---\nPlain.\n"
-    )
-    (tmp_path / "echo.prompt.md").write_text(
+    library = _library_of(
+        tmp_path,
+        "echo",
         "---\n"
         "name: echo\n"
         "description: Shows its inputs.\n"
@@ -292,9 +293,8 @@ def test_a_remembered_system_message_still_follows_every_change_of_its_inputs(
         "system:\n"
         "{{ value }} {{ items }}\n"
         "user:\n"
-        "{{ who }}\n"
+        "{{ who }}\n",
     )
-    library = PromptLibrary.load(tmp_path, required=())
 
     def system_text(value: object, items: object) -> str:
         rendered = library.render("echo", system={"value": value, "items": items}, user={"who": "S"})
@@ -310,10 +310,9 @@ def test_a_remembered_system_message_still_follows_every_change_of_its_inputs(
 def test_a_system_message_left_to_chance_is_drawn_anew_each_time(
     tmp_path: Path, chance: str,
 ) -> None:
-    (tmp_path / "brand-voice.md").write_text(
-        "---\nname: brand-voice\ndescription: v\n---\nPlain.\n"
-    )
-    (tmp_path / "opener.prompt.md").write_text(
+    library = _library_of(
+        tmp_path,
+        "opener",
         "---\n"
         "name: opener\n"
         "description: Picks an opener.\n"
@@ -324,9 +323,8 @@ def test_a_system_message_left_to_chance_is_drawn_anew_each_time(
         "system:\n"
         f"{chance}\n"
         "user:\n"
-        "{{ who }}\n"
+        "{{ who }}\n",
     )
-    library = PromptLibrary.load(tmp_path, required=())
     openers = [f"opener {n}" for n in range(50)]
 
     drawn = {

@@ -62,9 +62,8 @@ def register_dedupe(app: AsyncApp, deps: ListenerDeps) -> None:
         transaction that stores the complaint: one write less on the ack path
         of every customer message.
         """
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if _is_message(body):
-            event_id = None
+        is_event = body.get("type") == "event_callback" and not _is_message(body)
+        event_id = body.get("event_id") if is_event else None
         if event_id and not await deps.store.first_delivery(event_id=event_id):
             _duplicate_delivery(event_id)
             return BoltResponse(status=200, body="")
