@@ -107,7 +107,9 @@ class DraftingJobQueries(DraftQueries):
     ) -> Draft | None:
         # The usual case, a complaint's first draft, on a bare connection with
         # statements built once; anything else takes the version choice below.
-        async with self._write_core() as connection:
+        # Without a link to keep it is one statement: on PostgreSQL, one round trip.
+        writer = self._write_core if permalink else self._write_one
+        async with writer() as connection:
             if permalink:
                 await connection.execute(
                     _KEEP_PERMALINK, {"p_id": complaint_id, "p_permalink": permalink}

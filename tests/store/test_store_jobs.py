@@ -108,7 +108,7 @@ async def test_on_postgres_the_hot_path_writes_are_one_round_trip_each(
 ) -> None:
     # BEGIN and COMMIT around one statement are two round trips more for the same
     # atomicity: one-statement writes run in autocommit, and a watched message's
-    # event id, complaint and job go in as one statement.
+    # event id, complaint and job go in as one statement, as does its first draft.
     if not database_url.startswith("postgres"):
         pytest.skip("PostgreSQL only: a SQLite write takes the lock with BEGIN IMMEDIATE")
     store = await open_store()
@@ -127,7 +127,11 @@ async def test_on_postgres_the_hot_path_writes_are_one_round_trip_each(
     assert job is not None and job.id == job_id
     assert await store.finish_job(job_id=job_id, worker="w") is True
     assert await store.first_delivery(event_id="Ev0ONE") is True
-    assert await store.accept_complaint(complaint=factory.complaint(), event_id="Ev0TWO")
+    accepted = await store.accept_complaint(complaint=factory.complaint(), event_id="Ev0TWO")
+    assert accepted is not None
+    draft = await store.save_new_draft(complaint_id=accepted.complaint_id, result=factory.result())
+    assert draft is not None
+    await store.set_card(draft_id=draft.id, channel="C0REVIEW", ts="1712000000.000500")
     assert begun == 0
     # A draft an agent asks for takes a lock and checks first: a transaction still.
     asked = factory.complaint("1712000000.000900", source="mention")
