@@ -136,6 +136,10 @@ def _verdict(ok: bool | None) -> str:
     return "" if ok is None else ("PASS" if ok else "MISS")
 
 
+def _cpu_ratio(naive: Outcome, tactful: Outcome) -> float:
+    return tactful.cpu_s / max(naive.cpu_s, 1e-9)
+
+
 def print_comparison_rounds(outcomes: list[Outcome], options: argparse.Namespace) -> bool:
     """The table of the round with the median CPU ratio, then every round's CPU and memory.
 
@@ -146,7 +150,7 @@ def print_comparison_rounds(outcomes: list[Outcome], options: argparse.Namespace
     rounds = [(outcomes[i], outcomes[i + 1]) for i in range(0, len(outcomes), 2)]
     if len(rounds) == 1:
         return print_comparison(*rounds[0], options)
-    by_cpu = sorted(rounds, key=lambda pair: pair[1].cpu_s / max(pair[0].cpu_s, 1e-9))
+    by_cpu = sorted(rounds, key=lambda pair: _cpu_ratio(*pair))
     median_round = by_cpu[(len(by_cpu) - 1) // 2]
     print(f"\n{len(rounds)} rounds; the table is the round with the median CPU ratio")
     met = print_comparison(*median_round, options)
@@ -154,10 +158,10 @@ def print_comparison_rounds(outcomes: list[Outcome], options: argparse.Namespace
     for number, (naive, tactful) in enumerate(rounds, 1):
         print(
             f"  {number:>5}  {naive.cpu_s:>7.2f} s  {tactful.cpu_s:>9.2f} s"
-            f"  {tactful.cpu_s / max(naive.cpu_s, 1e-9):>12.2f}x"
+            f"  {_cpu_ratio(naive, tactful):>12.2f}x"
             f"  {naive.peak_rss_bytes / 2**20:>8.0f} / {tactful.peak_rss_bytes / 2**20:.0f} MB"
         )
-    ratios = [tactful.cpu_s / max(naive.cpu_s, 1e-9) for naive, tactful in rounds]
+    ratios = [_cpu_ratio(naive, tactful) for naive, tactful in rounds]
     total = sum(t.cpu_s for _, t in rounds) / max(sum(n.cpu_s for n, _ in rounds), 1e-9)
     print(
         f"  CPU tactful/naive: median {statistics.median(ratios):.2f}x, "

@@ -123,16 +123,25 @@ def _new_complaint_statement(dialect: str) -> Any:
     )
 
 
-@functools.cache
-def _new_job_statement(dialect: str, *, claimed: bool) -> Any:
+def _new_job_values(dialect: str, *, claimed: bool) -> dict[str, Any]:
+    """A new job's column values as bound parameters ``p_<column>``, in column order."""
     # Due now, and a claim's lease end, by the clock leases are judged by
     # (see StoreSessions._lease_time): the database's on PostgreSQL.
     postgres = dialect == "postgresql"
-    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in _NEW_JOB_COLUMNS}
-    values["not_before"] = func.now() if postgres else bindparam("p_not_before")
+    values: dict[str, Any] = {
+        name: bindparam(f"p_{name}", type_=_JOBS.c[name].type)
+        for name in (*_NEW_JOB_COLUMNS, "not_before")
+    }
+    if postgres:
+        values["not_before"] = func.now()
     if claimed and postgres:
         values["lease_until"] = func.now() + bindparam("p_lease_s", type_=Interval())
-    return insert(_JOBS).values(values).returning(*_JOBS.c)
+    return values
+
+
+@functools.cache
+def _new_job_statement(dialect: str, *, claimed: bool) -> Any:
+    return insert(_JOBS).values(_new_job_values(dialect, claimed=claimed)).returning(*_JOBS.c)
 
 
 @functools.cache
@@ -150,13 +159,7 @@ def _accept_at_once_statement(*, with_event: bool, claimed: bool) -> Any:
     )
     event = None
     if with_event:
-        event = (
-            postgresql.insert(_EVENTS)
-            .values(event_id=bindparam("p_event_id"), received_at=bindparam("p_received_at"))
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(_EVENTS.c.event_id)
-            .cte("fresh_event")
-        )
+        event = _first_delivery_statement("postgresql").cte("fresh_event")
         complaint = complaint.where(exists(select(event.c.event_id)))
     new_complaint = (
         postgresql.insert(_COMPLAINTS)
@@ -165,21 +168,12 @@ def _accept_at_once_statement(*, with_event: bool, claimed: bool) -> Any:
         .returning(*_COMPLAINTS.c)
         .cte("new_complaint")
     )
-    names = (*_NEW_JOB_COLUMNS, "not_before")
-    job_values: list[Any] = []
-    for name in names:
-        if name == "complaint_id":
-            job_values.append(new_complaint.c.id)
-        elif name == "not_before":
-            job_values.append(func.now())
-        elif name == "lease_until" and claimed:
-            job_values.append(func.now() + bindparam("p_lease_s", type_=Interval()))
-        else:
-            job_values.append(bindparam(f"p_{name}", type_=_JOBS.c[name].type))
+    job_values = {**_new_job_values("postgresql", claimed=claimed), "complaint_id": new_complaint.c.id}
     new_job = (
         insert(_JOBS)
         .from_select(
-            [_JOBS.c[name] for name in names], select(*job_values).select_from(new_complaint)
+            [_JOBS.c[name] for name in job_values],
+            select(*job_values.values()).select_from(new_complaint),
         )
         .returning(*_JOBS.c)
         .cte("new_job")
